@@ -1,0 +1,144 @@
+"""`pip install .` in a fresh virtualenv: `zappa` is ours, and `zappa package` ships our handler."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, REPO
+
+pytestmark = pytest.mark.e2e
+
+STAGES = {
+    "dev": {
+        "django_settings": "djsite.settings",
+        "project_name": "djsite",
+        "s3_bucket": "zappa-eager-tests",
+        "aws_region": "us-east-1",
+        "keep_warm": False,
+        "use_precompiled_packages": False,
+        "eager_init_warmup": ["/healthz"],
+    },
+    "lazy": {"extends": "dev", "eager_init": False},
+    "slim": {"extends": "dev", "slim_handler": True},
+    "bad": {"extends": "dev", "eager_init_on_error": "explode"},
+}
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A new virtualenv with `pip install .` (not editable) and Django, as a user would have."""
+    venv = tmp_path_factory.mktemp("fresh") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    build = tmp_path_factory.mktemp("src")
+    shutil.copytree(REPO, build / "zappa-eager", ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "build"))
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+         str(build / "zappa-eager"), "django>=4.2,<6"],
+        check=True,
+    )
+    yield venv
+
+
+def venv_env(venv: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}:{env['PATH']}")
+    return env
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("project") / "djsite"
+    shutil.copytree(FIXTURES / "djsite", folder)
+    (folder / "zappa_settings.json").write_text(json.dumps(STAGES))
+    return folder
+
+
+def zappa(venv: Path, project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(venv / "bin" / "zappa"), *args], cwd=project, env=venv_env(venv),
+                          capture_output=True, text=True, check=check, timeout=900)
+
+
+def test_zappa_on_path_is_zappa_eager(fresh_venv: Path, project: Path) -> None:
+    assert shutil.which("zappa", path=venv_env(fresh_venv)["PATH"]) == str(fresh_venv / "bin" / "zappa")
+    out = zappa(fresh_venv, project, "--version").stdout
+    assert out.startswith("zappa-eager 0.1.0") and "extends zappa 0.63." in out
+    alias = subprocess.run([str(fresh_venv / "bin" / "zappa-eager"), "--version"], capture_output=True, text=True)
+    assert alias.stdout == out
+
+
+def test_package_puts_the_eager_handler_and_settings_in_the_zip(fresh_venv: Path, project: Path) -> None:
+    zappa(fresh_venv, project, "package", "dev", "-o", "dev.zip")
+    with zipfile.ZipFile(project / "dev.zip") as package:
+        names = set(package.namelist())
+        handler = package.read("handler.py")
+        settings = package.read("zappa_settings.py").decode()
+    assert handler == (REPO / "zappa_eager" / "handler.py").read_bytes()
+    assert {"zappa_eager/boot.py", "zappa_eager/archive.py", "djsite/settings.py", "django/__init__.py"} <= names
+    assert "EAGER_INIT=True" in settings and "EAGER_INIT_ON_ERROR='lazy'" in settings
+    assert "'path': '/healthz'" in settings
+
+
+def test_packaged_zip_boots_eagerly_in_an_isolated_interpreter(fresh_venv: Path, project: Path,
+                                                               tmp_path: Path) -> None:
+    zappa(fresh_venv, project, "package", "dev", "-o", "boot.zip")
+    task = tmp_path / "task"
+    with zipfile.ZipFile(project / "boot.zip") as package:
+        package.extractall(task)
+    script = (
+        "import sys; sys.path.insert(0, '.'); import handler, zappa.handler as u; "
+        "print('BUILT', u.global_handler is not None, 'djsite.urls' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-I", "-c", script], cwd=task, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], "DJSITE_DB": str(tmp_path / "db.sqlite3"),
+                               "HOME": str(tmp_path)}, timeout=120)
+    assert "BUILT True True" in proc.stdout, proc.stdout + proc.stderr
+    assert "warmup=[GET /healthz -> 200]" in proc.stdout
+
+
+def test_eager_init_false_packages_upstreams_handler_unmodified(fresh_venv: Path, project: Path) -> None:
+    zappa(fresh_venv, project, "package", "lazy", "-o", "lazy.zip")
+    upstream = subprocess.run(
+        [str(fresh_venv / "bin" / "python"), "-c", "import zappa.handler as h; print(h.__file__)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    with zipfile.ZipFile(project / "lazy.zip") as package:
+        assert package.read("handler.py") == Path(upstream).read_bytes()
+        assert "EAGER_INIT" not in package.read("zappa_settings.py").decode()
+
+
+def test_slim_handler_zip_has_our_handler_and_runtime(fresh_venv: Path, project: Path, tmp_path: Path) -> None:
+    result = zappa(fresh_venv, project, "package", "slim", "-o", "slim_handler.zip")
+    assert "Package created" in result.stdout
+    with zipfile.ZipFile(project / "slim_handler.zip") as package:
+        assert package.read("handler.py") == (REPO / "zappa_eager" / "handler.py").read_bytes()
+        settings = package.read("zappa_settings.py").decode()
+        assert "SLIM_HANDLER=True" in settings and "EAGER_INIT=True" in settings
+        assert "ARCHIVE_PATH='s3://zappa-eager-tests/slim_djsite_current_project.tar.gz'" in settings
+        assert "djsite/settings.py" not in package.namelist()
+        package.extractall(tmp_path / "handler")
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, '.'); import zappa_eager.boot; print('OK')"],
+        cwd=tmp_path / "handler", capture_output=True, text=True, timeout=120,
+    )
+    assert proc.stdout.strip() == "OK", proc.stderr
+    tarballs = sorted(project.glob("djsite-slim-*.tar.gz"))
+    assert tarballs, list(project.iterdir())
+    with tarfile.open(tarballs[-1]) as archive:
+        assert "djsite/settings.py" in archive.getnames()
+
+
+def test_bad_setting_fails_before_any_aws_call(fresh_venv: Path, project: Path) -> None:
+    result = zappa(fresh_venv, project, "package", "bad", check=False)
+    assert result.returncode != 0
+    assert "Invalid eager_init_on_error = 'explode' in stage 'bad'" in result.stdout + result.stderr
+    assert not list(project.glob("djsite-bad-*"))

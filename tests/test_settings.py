@@ -1,0 +1,72 @@
+"""The eager_* stage settings: every bad value is rejected with setting, value and fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from zappa_eager.settings import EagerSettingsError, WarmupRequest, parse_eager_settings, render_settings_lines
+
+
+def test_defaults_are_eager_with_no_warmup_and_lazy_errors() -> None:
+    settings = parse_eager_settings({}, "dev")
+    assert settings.enabled is True and settings.warmup == () and settings.on_error == "lazy"
+
+
+def test_warmup_accepts_paths_and_request_objects() -> None:
+    settings = parse_eager_settings(
+        {
+            "eager_init_warmup": [
+                "/healthz",
+                {"method": "post", "path": "/api/ping?x=1", "headers": {"Accept": "application/json"}, "body": "{}"},
+            ]
+        },
+        "dev",
+    )
+    assert settings.warmup == (
+        WarmupRequest(path="/healthz"),
+        WarmupRequest(method="POST", path="/api/ping?x=1", headers={"Accept": "application/json"}, body="{}"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "setting", "fix"),
+    [
+        ({"eager_init": "yes"}, "eager_init", 'set "eager_init": true'),
+        ({"eager_init": 1}, "eager_init", "true or false"),
+        ({"eager_init_warmup": {"path": "/"}}, "eager_init_warmup", '["/healthz"]'),
+        ({"eager_init_warmup": ["healthz"]}, "eager_init_warmup[0]", 'write it as "/healthz"'),
+        ({"eager_init_warmup": ["https://example.com/healthz"]}, "eager_init_warmup[0]", "a path such as"),
+        ({"eager_init_warmup": [42]}, "eager_init_warmup[0]", '{"method": "GET", "path": "/healthz"}'),
+        ({"eager_init_warmup": [{"method": "GET"}]}, "eager_init_warmup[0]", '"path": "/healthz"'),
+        ({"eager_init_warmup": [{"path": "/", "verb": "GET"}]}, "eager_init_warmup[0]", "use only method"),
+        ({"eager_init_warmup": [{"path": "/", "method": "FETCH"}]}, "eager_init_warmup[0].method", "GET, HEAD"),
+        ({"eager_init_warmup": [{"path": "/", "headers": {"X": 1}}]}, "eager_init_warmup[0].headers", "Accept"),
+        ({"eager_init_warmup": [{"path": "/", "body": {"a": 1}}]}, "eager_init_warmup[0].body", "serialize"),
+        ({"eager_init_on_error": "ignore"}, "eager_init_on_error", '"lazy"'),
+        ({"eager_init_warmup_after_restore": "true"}, "eager_init_warmup_after_restore", "true or false"),
+        ({"eager_init_warmup_after_restore": True}, "eager_init_warmup_after_restore", "add eager_init_warmup"),
+    ],
+)
+def test_bad_values_name_setting_value_and_fix(config: dict[str, Any], setting: str, fix: str) -> None:
+    with pytest.raises(EagerSettingsError) as raised:
+        parse_eager_settings(config, "prod")
+    message = str(raised.value)
+    assert f"Invalid {setting} = " in message
+    assert "stage 'prod'" in message
+    assert fix in message
+
+
+def test_rendered_lines_are_python_literals() -> None:
+    settings = parse_eager_settings(
+        {"eager_init_warmup": [{"path": "/it's", "headers": {"X-Quote": '"'}}], "eager_init_on_error": "raise"}, "dev"
+    )
+    namespace: dict[str, Any] = {}
+    exec(render_settings_lines(settings, "PublishedVersions"), namespace)  # noqa: S102 - our own output
+    assert namespace["EAGER_INIT"] is True
+    assert namespace["EAGER_INIT_WARMUP"] == [
+        {"method": "GET", "path": "/it's", "headers": {"X-Quote": '"'}, "body": None}
+    ]
+    assert namespace["EAGER_INIT_ON_ERROR"] == "raise"
+    assert namespace["SNAP_START"] == "PublishedVersions"

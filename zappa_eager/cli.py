@@ -1,0 +1,144 @@
+"""``EagerZappaCLI``: upstream's ``ZappaCLI`` with only the overrides eager init needs.
+
+* ``load_settings`` validates the ``eager_*`` keys before upstream creates any AWS client;
+* ``create_package`` puts our handler at the zip root (normal and slim_handler zips) and
+  makes sure the ``zappa_eager`` runtime modules are inside the package;
+* ``get_zappa_settings_string`` appends the eager keys to the generated zappa_settings.py;
+* ``handle`` answers ``--version`` and adds the ``bench`` command.
+
+Everything else is upstream's. Tooling module: never imported inside Lambda.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+from click import ClickException
+from zappa.cli import ZappaCLI
+
+import zappa_eager
+from zappa_eager.provisioning import ProvisionedConcurrencyMixin
+from zappa_eager.settings import EagerSettings, EagerSettingsError, parse_eager_settings, render_settings_lines
+
+PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
+HANDLER_FILE = PACKAGE_DIR / "handler.py"
+
+#: The modules the deployed handler imports; they must be inside every eager package.
+RUNTIME_MODULES = ("__init__.py", "handler.py", "boot.py", "archive.py", "report.py", "warmup.py", "snapstart.py")
+
+
+def version_string() -> str:
+    return f"zappa-eager {zappa_eager.__version__} (extends zappa {dist_version('zappa')})"
+
+
+def add_runtime_to_zip(zip_path: str) -> list[str]:
+    """Add the ``zappa_eager`` runtime modules to a package that lacks them (editable installs)."""
+    added: list[str] = []
+    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as package:
+        present = set(package.namelist())
+        for module in RUNTIME_MODULES:
+            arcname = f"zappa_eager/{module}"
+            source = PACKAGE_DIR / module
+            if arcname not in present and source.exists():
+                info = zipfile.ZipInfo(arcname, date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                package.writestr(info, source.read_bytes())
+                added.append(arcname)
+    return added
+
+
+class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc]
+    """The ``zappa`` command of zappa-eager."""
+
+    eager: EagerSettings = EagerSettings()
+
+    # -- entry ---------------------------------------------------------------------------
+    def handle(self, argv: list[str] | None = None) -> Any:
+        args = list(sys.argv[1:] if argv is None else argv)
+        if args and args[0] in ("-v", "--version"):
+            print(version_string())
+            return 0
+        if args and args[0] == "bench":
+            from zappa_eager.bench import run_bench_command
+
+            return run_bench_command(self, args[1:])
+        return super().handle(argv)
+
+    # -- settings ------------------------------------------------------------------------
+    def load_settings(self, settings_file: str | None = None, session: Any = None) -> Any:
+        self.load_settings_file(settings_file)
+        if self.api_stage in self.zappa_settings:
+            try:
+                self.eager = parse_eager_settings(self.stage_config, self.api_stage)
+            except EagerSettingsError as exc:
+                raise ClickException(str(exc)) from exc
+        return super().load_settings(settings_file, session)
+
+    def get_zappa_settings_string(self) -> str:
+        settings = super().get_zappa_settings_string()
+        if not self.eager.enabled:
+            return settings
+        return settings + render_settings_lines(self.eager, self.stage_config.get("snap_start"))
+
+    # -- packaging -----------------------------------------------------------------------
+    def create_package(self, output: str | None = None, use_zappa_release: str | None = None) -> None:
+        if not self.eager.enabled:
+            super().create_package(output, use_zappa_release)
+            return
+        with self._eager_handler_in_package():
+            super().create_package(output, use_zappa_release)
+        slim = self.stage_config.get("slim_handler", False)
+        add_runtime_to_zip(self.handler_path if slim else self.zip_path)
+
+    @contextmanager
+    def _eager_handler_in_package(self) -> Iterator[None]:
+        """Swap upstream's handler.py for ours while upstream builds the zip(s)."""
+        zappa = self.zappa
+        create_lambda_zip: Callable[..., Any] = zappa.create_lambda_zip
+        create_handler_venv: Callable[..., Any] = zappa.create_handler_venv
+
+        def eager_lambda_zip(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("handler_file"):
+                kwargs["handler_file"] = str(HANDLER_FILE)
+            return create_lambda_zip(*args, **kwargs)
+
+        def eager_handler_venv(*args: Any, **kwargs: Any) -> Any:
+            venv = create_handler_venv(*args, **kwargs)
+            _copy_runtime_into_venv(Path(venv))
+            return venv
+
+        zappa.create_lambda_zip = eager_lambda_zip
+        zappa.create_handler_venv = eager_handler_venv
+        try:
+            yield
+        finally:
+            del zappa.create_lambda_zip
+            del zappa.create_handler_venv
+
+
+def _copy_runtime_into_venv(venv: Path) -> None:
+    """Upstream copies ``zappa*`` from site-packages; an editable install has no package there."""
+    for site_packages in venv.glob("lib/python*/site-packages"):
+        target = site_packages / "zappa_eager"
+        if not (target / "boot.py").exists():
+            target.mkdir(parents=True, exist_ok=True)
+            for module in RUNTIME_MODULES:
+                source = PACKAGE_DIR / module
+                if source.exists():
+                    shutil.copy2(source, target / module)
+
+
+def handle() -> None:  # pragma: no cover - console-script entry, exercised by the e2e tests
+    """Console-script entry (``zappa`` and ``zappa-eager``), as upstream's ``zappa.cli.handle``."""
+    import zappa.cli as upstream_cli
+
+    upstream_cli.ZappaCLI = EagerZappaCLI  # type: ignore[misc]
+    upstream_cli.handle()

@@ -1,0 +1,36 @@
+"""Lambda entry point: copied to the package root as ``handler.py`` by ``zappa package``.
+
+Importing this module (Lambda's INIT phase) builds upstream's ``LambdaHandler``: settings,
+remote env, the slim_handler archive, the app, then warm-up requests. Each invocation
+then goes straight to upstream's request path. Runtime module: never import tooling here.
+"""
+
+from __future__ import annotations
+
+import time
+
+_IMPORT_STARTED = time.perf_counter()
+
+from typing import Any  # noqa: E402
+
+from zappa.handler import LambdaHandler  # noqa: E402
+
+from zappa_eager.boot import EagerRuntime  # noqa: E402
+
+runtime = EagerRuntime()
+runtime.boot(started=_IMPORT_STARTED)
+
+
+def lambda_handler(event: Any, context: Any) -> Any:
+    """Lambda's handler (``handler.lambda_handler``); upstream's request path, unchanged."""
+    if runtime.needs_rebuild:
+        runtime.rebuild()
+    return LambdaHandler.lambda_handler(event, context)
+
+
+def keep_warm_callback(event: Any, context: Any) -> None:
+    """Target of the keep-warm schedule: the app is already built, so there is nothing to do."""
+    if runtime.needs_rebuild:
+        runtime.rebuild()
+    elif not runtime.enabled:
+        lambda_handler(event={}, context=context)

@@ -1,0 +1,154 @@
+"""The init report: one human log line and one CloudWatch Embedded Metric Format line.
+
+Printed once per execution environment so that an operator can see, in CloudWatch Logs
+and as graphable metrics, where INIT time went (settings, remote env, archive, app, warm-up).
+Runtime module: standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Phases in the order they run; every report carries all of them (0.0 when skipped).
+PHASES: tuple[str, ...] = ("imports", "settings", "remote_env", "archive", "app", "warmup")
+
+#: Metric names in the EMF namespace, one per phase plus the total.
+METRIC_NAMES: dict[str, str] = {
+    "imports": "InitImports",
+    "settings": "InitSettings",
+    "remote_env": "InitRemoteEnv",
+    "archive": "InitArchive",
+    "app": "InitApp",
+    "warmup": "InitWarmup",
+    "total": "InitTotal",
+    "before_snapshot": "BeforeSnapshot",
+    "after_restore": "AfterRestore",
+}
+
+EMF_NAMESPACE = "ZappaEager"
+REPORT_KEY = "zappa_eager_init"
+
+
+@dataclass
+class PhaseTimer:
+    """Accumulates wall-clock milliseconds per named phase."""
+
+    durations_ms: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, (time.perf_counter() - started) * 1000.0)
+
+    def add(self, name: str, ms: float) -> None:
+        self.durations_ms[name] = self.durations_ms.get(name, 0.0) + ms
+
+    def get(self, name: str) -> float:
+        return self.durations_ms.get(name, 0.0)
+
+
+@dataclass
+class WarmupResult:
+    method: str
+    path: str
+    status: int | None
+    ms: float
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "status": self.status, "ms": round(self.ms, 2),
+                "error": self.error}
+
+
+@dataclass
+class InitReport:
+    """What one INIT (or one rebuild on the first request) did and how long each phase took."""
+
+    phases_ms: dict[str, float]
+    total_ms: float
+    ok: bool
+    event: str = "init"  # "init", "lazy-rebuild", "before_snapshot", "after_restore"
+    error: str | None = None
+    warmup: list[WarmupResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {f"{name}_ms": round(self.phases_ms.get(name, 0.0), 2) for name in PHASES}
+        for extra in ("before_snapshot", "after_restore"):
+            if extra in self.phases_ms:
+                data[f"{extra}_ms"] = round(self.phases_ms[extra], 2)
+        data.update(
+            total_ms=round(self.total_ms, 2),
+            ok=self.ok,
+            event=self.event,
+            error=self.error,
+            init_type=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "unknown"),
+            warmup=[w.as_dict() for w in self.warmup],
+            notes=list(self.notes),
+        )
+        return data
+
+    def human_line(self) -> str:
+        parts = ", ".join(f"{name} {self.phases_ms.get(name, 0.0):.1f}" for name in PHASES)
+        extras = "".join(
+            f", {name} {self.phases_ms[name]:.1f}" for name in ("before_snapshot", "after_restore")
+            if name in self.phases_ms
+        )
+        status = "ok" if self.ok else f"FAILED: {self.error}"
+        warm = ""
+        if self.warmup:
+            warm = " warmup=[" + ", ".join(f"{w.method} {w.path} -> {w.status}" for w in self.warmup) + "]"
+        return f"[zappa-eager] {self.event} {self.total_ms:.1f} ms ({parts}{extras} ms) {status}{warm}"
+
+    def emf_line(self) -> str:
+        """A CloudWatch Embedded Metric Format document: CloudWatch turns it into metrics."""
+        function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "unknown")
+        metrics: dict[str, float] = {METRIC_NAMES["total"]: round(self.total_ms, 2)}
+        for name, ms in self.phases_ms.items():
+            if name in METRIC_NAMES:
+                metrics[METRIC_NAMES[name]] = round(ms, 2)
+        document: dict[str, Any] = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": EMF_NAMESPACE,
+                        "Dimensions": [["FunctionName"]],
+                        "Metrics": [{"Name": name, "Unit": "Milliseconds"} for name in metrics],
+                    }
+                ],
+            },
+            "FunctionName": function_name,
+            **metrics,
+            REPORT_KEY: self.as_dict(),
+        }
+        return json.dumps(document, separators=(",", ":"))
+
+    def emit(self) -> None:
+        print(self.human_line(), flush=True)
+        print(self.emf_line(), flush=True)
+
+
+def parse_report_lines(text: str) -> list[dict[str, Any]]:
+    """Find every init report in a log text (used by tests, the emulator and the benchmark)."""
+    reports: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        start = line.find("{")
+        if start < 0 or REPORT_KEY not in line:
+            continue
+        try:
+            document = json.loads(line[start:])
+        except ValueError:
+            continue
+        if isinstance(document, dict) and isinstance(document.get(REPORT_KEY), dict):
+            reports.append(document[REPORT_KEY])
+    return reports

@@ -1,0 +1,134 @@
+"""The ``eager_*`` stage settings: parse and validate before any AWS call, then render.
+
+Errors name the setting, the stage, the value and the fix, so that a typo in
+zappa_settings.json fails on the developer's machine, not in an INIT log.
+Tooling module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+ON_ERROR_CHOICES = ("lazy", "raise")
+WARMUP_KEYS = ("method", "path", "headers", "body")
+
+#: Every stage key this package adds; all others belong to upstream.
+EAGER_KEYS = ("eager_init", "eager_init_warmup", "eager_init_on_error", "eager_init_warmup_after_restore")
+
+
+class EagerSettingsError(ValueError):
+    """A bad ``eager_*`` value; the message says which, where, and how to fix it."""
+
+
+@dataclass(frozen=True)
+class WarmupRequest:
+    method: str = "GET"
+    path: str = "/"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "headers": dict(self.headers), "body": self.body}
+
+
+@dataclass(frozen=True)
+class EagerSettings:
+    enabled: bool = True
+    warmup: tuple[WarmupRequest, ...] = ()
+    on_error: str = "lazy"
+    warmup_after_restore: bool = False
+
+
+def _fail(stage: str, setting: str, value: Any, problem: str, fix: str) -> EagerSettingsError:
+    return EagerSettingsError(
+        f"Invalid {setting} = {value!r} in stage '{stage}' of zappa_settings: {problem}. Fix: {fix}."
+    )
+
+
+def _bool(stage_config: Mapping[str, Any], stage: str, key: str, default: bool) -> bool:
+    value = stage_config.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(stage, key, value, "expected true or false", f'set "{key}": true or "{key}": false')
+    return value
+
+
+def _warmup_path(stage: str, setting: str, value: Any) -> str:
+    if isinstance(value, str) and "://" in value:
+        raise _fail(stage, setting, value, "expected a path, not a full URL", 'use a path such as "/healthz"')
+    if not isinstance(value, str) or not value.startswith("/"):
+        fix = f'write it as "/{value}"' if isinstance(value, str) and value else 'use a path such as "/healthz"'
+        raise _fail(stage, setting, value, "expected a URL path starting with '/'", fix)
+    if urlsplit(value).netloc:
+        raise _fail(stage, setting, value, "expected a path, not a full URL", 'use a path such as "/healthz"')
+    return value
+
+
+def parse_warmup_request(stage: str, index: int, raw: Any) -> WarmupRequest:
+    setting = f"eager_init_warmup[{index}]"
+    if isinstance(raw, str):
+        return WarmupRequest(path=_warmup_path(stage, setting, raw))
+    if not isinstance(raw, Mapping):
+        raise _fail(stage, setting, raw, "expected a path string or an object with method/path/headers/body",
+                    'use "/healthz" or {"method": "GET", "path": "/healthz"}')
+    unknown = sorted(set(raw) - set(WARMUP_KEYS))
+    if unknown:
+        raise _fail(stage, setting, raw, f"unknown key(s) {', '.join(unknown)}",
+                    f"use only {', '.join(WARMUP_KEYS)}")
+    if "path" not in raw:
+        raise _fail(stage, setting, raw, "missing 'path'", 'add "path": "/healthz"')
+    method = raw.get("method", "GET")
+    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+        raise _fail(stage, f"{setting}.method", method, "not an HTTP method", f"use one of {', '.join(HTTP_METHODS)}")
+    headers = raw.get("headers", {}) or {}
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise _fail(stage, f"{setting}.headers", headers, "expected an object of string names to string values",
+                    'use e.g. {"Accept": "application/json"}')
+    body = raw.get("body")
+    if body is not None and not isinstance(body, str):
+        raise _fail(stage, f"{setting}.body", body, "expected a string or null", "serialize the body to a string")
+    return WarmupRequest(
+        method=method.upper(),
+        path=_warmup_path(stage, f"{setting}.path", raw["path"]),
+        headers=dict(headers),
+        body=body,
+    )
+
+
+def parse_eager_settings(stage_config: Mapping[str, Any], stage: str) -> EagerSettings:
+    """Validate the eager keys of one stage; raises ``EagerSettingsError``."""
+    enabled = _bool(stage_config, stage, "eager_init", True)
+    raw_warmup = stage_config.get("eager_init_warmup", None)
+    if raw_warmup is None:
+        raw_warmup = []
+    if isinstance(raw_warmup, str):
+        raw_warmup = [raw_warmup]
+    if not isinstance(raw_warmup, list):
+        raise _fail(stage, "eager_init_warmup", raw_warmup, "expected a list of paths or request objects",
+                    'use e.g. ["/healthz"]')
+    warmup = tuple(parse_warmup_request(stage, i, item) for i, item in enumerate(raw_warmup))
+    on_error = stage_config.get("eager_init_on_error", "lazy")
+    if on_error not in ON_ERROR_CHOICES:
+        raise _fail(stage, "eager_init_on_error", on_error, "not a known mode",
+                    'use "lazy" (build again on the first request) or "raise" (fail INIT)')
+    after_restore = _bool(stage_config, stage, "eager_init_warmup_after_restore", False)
+    if after_restore and not warmup:
+        raise _fail(stage, "eager_init_warmup_after_restore", after_restore, "there are no warm-up requests to repeat",
+                    "add eager_init_warmup requests or remove this setting")
+    return EagerSettings(enabled=enabled, warmup=warmup, on_error=on_error, warmup_after_restore=after_restore)
+
+
+def render_settings_lines(settings: EagerSettings, snap_start: str | None) -> str:
+    """Lines appended to the generated zappa_settings.py (Python literals via repr)."""
+    return (
+        f"EAGER_INIT={settings.enabled!r}\n"
+        f"EAGER_INIT_WARMUP={[w.as_dict() for w in settings.warmup]!r}\n"
+        f"EAGER_INIT_ON_ERROR={settings.on_error!r}\n"
+        f"EAGER_INIT_WARMUP_AFTER_RESTORE={settings.warmup_after_restore!r}\n"
+        f"SNAP_START={str(snap_start or 'None')!r}\n"
+    )
