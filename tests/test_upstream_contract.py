@@ -18,7 +18,8 @@ def test_zappa_version_is_in_the_tested_range() -> None:
 def test_lambda_handler_singleton_and_loaders() -> None:
     handler_cls = zappa.handler.LambdaHandler
     assert hasattr(handler_cls, "_LambdaHandler__instance"), "boot.reset_upstream_singleton relies on it"
-    for name in ("load_remote_settings", "load_remote_project_archive", "handler", "lambda_handler", "_get_boto_session"):
+    names = ("load_remote_settings", "load_remote_project_archive", "handler", "lambda_handler", "_get_boto_session")
+    for name in names:
         assert callable(getattr(handler_cls, name)), name
     assert list(inspect.signature(handler_cls.load_remote_project_archive).parameters) == ["self", "project_zip_path"]
     assert list(inspect.signature(handler_cls.load_remote_settings).parameters) == [

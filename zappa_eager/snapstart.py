@@ -65,7 +65,7 @@ def reseed_randomness() -> None:
 
 def forget_cached_credentials() -> None:
     """boto3's default session caches the credentials of the environment that was snapshotted."""
-    boto3 = sys.modules.get("boto3")
+    boto3: Any = sys.modules.get("boto3")
     if boto3 is not None:
         boto3.DEFAULT_SESSION = None
 
