@@ -75,12 +75,13 @@ def base_stage(**overrides: Any) -> dict[str, Any]:
     return stage
 
 
-def make_task_root(tmp_path: Path, stage_config: dict[str, Any], *, with_project: bool = True) -> Path:
+def make_task_root(tmp_path: Path, stage_config: dict[str, Any], *, with_project: bool = True,
+                   project: str = "djsite") -> Path:
     """A directory shaped like an unpacked zappa-eager package: handler.py, zappa_settings.py, runtime."""
     root = tmp_path / "task"
     root.mkdir()
     if with_project:
-        shutil.copytree(FIXTURES / "djsite", root, dirs_exist_ok=True)
+        shutil.copytree(FIXTURES / project, root, dirs_exist_ok=True)
     settings_dir = tmp_path / "render"
     settings_dir.mkdir()
     (root / "zappa_settings.py").write_text(render_settings(stage_config, settings_dir))

@@ -45,6 +45,7 @@ def main() -> None:
 
     out["built_at_import"] = upstream.global_handler is not None
     out["urlconf_loaded"] = "djsite.urls" in sys.modules
+    out["app_module_loaded"] = "plainapp" in sys.modules
     out["tooling_modules"] = sorted(
         m for m in sys.modules if m.startswith(("zappa_eager.cli", "zappa_eager.emulator", "zappa_eager.bench",
                                                  "zappa.cli", "click", "zappa_eager.settings", "moto"))
@@ -63,7 +64,7 @@ def main() -> None:
             traceback.print_exc()
             out["responses"].append({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         out.setdefault("new_modules", []).append(sorted(set(sys.modules) - before))
-    views = sys.modules.get("djsite.views")
+    views = sys.modules.get("djsite.views") or sys.modules.get("plainapp")
     out["served"] = list(getattr(views, "SERVED", []))
     print("PROBE-RESULT " + json.dumps(out, default=str), flush=True)
 

@@ -165,3 +165,17 @@ def test_slim_handler_missing_archive_fails_init_with_its_url(
     result = run_probe(root, [HTTP_HOME], env={"AWS_ENDPOINT_URL_S3": moto_endpoint}, expect_exit=3)
     assert f"s3://{bucket}/dev_missingproj_current_project.tar.gz" in result["import_error"]
     assert "not found" in result["import_error"]
+
+
+@pytest.mark.parametrize(("function", "app_type"), [("plainapp.wsgi_app", "wsgi"), ("plainapp.asgi_app", "asgi")])
+def test_app_function_wsgi_and_asgi_are_built_at_import(tmp_path: Path, function: str, app_type: str) -> None:
+    stage = {"app_function": function, "project_name": "plainapp", "s3_bucket": "zappa-eager-tests",
+             "aws_region": "us-east-1", "keep_warm": False, "eager_init_warmup": ["/warm"]}
+    root = make_task_root(tmp_path, stage, project="plainapp")
+    result = run_probe(root, [{"kind": "http", "path": "/hello"}])
+    assert result["built_at_import"] is True and result["app_module_loaded"] is True
+    assert the_report(result)["warmup"][0]["status"] == 200
+    response = result["responses"][0]["response"]
+    assert response["statusCode"] == 200 and response["body"] == f"{app_type} /hello"
+    assert result["served"] == ["/warm", "/hello"]
+    assert result["new_modules"][0] == []
