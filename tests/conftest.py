@@ -79,11 +79,11 @@ def make_task_root(tmp_path: Path, stage_config: dict[str, Any], *, with_project
                    project: str = "djsite") -> Path:
     """A directory shaped like an unpacked zappa-eager package: handler.py, zappa_settings.py, runtime."""
     root = tmp_path / "task"
-    root.mkdir()
+    root.mkdir(parents=True)
     if with_project:
         shutil.copytree(FIXTURES / project, root, dirs_exist_ok=True)
     settings_dir = tmp_path / "render"
-    settings_dir.mkdir()
+    settings_dir.mkdir(parents=True)
     (root / "zappa_settings.py").write_text(render_settings(stage_config, settings_dir))
     if stage_config.get("eager_init", True):
         shutil.copy(REPO / "zappa_eager" / "handler.py", root / "handler.py")
