@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from zappa_eager.settings import EagerSettingsError, WarmupRequest, parse_eager_settings, render_settings_lines
+from zappa_eager.settings import (
+    EagerSettingsError,
+    WarmupRequest,
+    check_snap_start_runtime,
+    parse_eager_settings,
+    render_settings_lines,
+)
 
 
 def test_defaults_are_eager_with_no_warmup_and_lazy_errors() -> None:
@@ -70,3 +76,38 @@ def test_rendered_lines_are_python_literals() -> None:
     ]
     assert namespace["EAGER_INIT_ON_ERROR"] == "raise"
     assert namespace["SNAP_START"] == "PublishedVersions"
+
+
+def test_snap_start_needs_python_312_or_newer() -> None:
+    check_snap_start_runtime({"snap_start": "PublishedVersions", "runtime": "python3.12"}, "snap", "python3.11")
+    check_snap_start_runtime({"snap_start": "None"}, "snap", "python3.11")
+    with pytest.raises(EagerSettingsError) as raised:
+        check_snap_start_runtime({"snap_start": "PublishedVersions"}, "snap", "python3.11")
+    assert "Invalid runtime = 'python3.11' in stage 'snap'" in str(raised.value)
+    assert 'set "runtime": "python3.12"' in str(raised.value)
+
+
+def test_cli_rejects_bad_eager_settings_before_creating_any_aws_client(tmp_path, monkeypatch) -> None:
+    import json
+
+    import click
+    import zappa.core
+
+    from zappa_eager.cli import EagerZappaCLI
+
+    def no_aws(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("an AWS client was created before validation")
+
+    monkeypatch.setattr(zappa.core.Zappa, "__init__", no_aws)
+    monkeypatch.chdir(tmp_path)
+    for stage, message in [
+        ({"eager_init_warmup": ["healthz"]}, "Invalid eager_init_warmup[0] = 'healthz'"),
+        ({"eager_init_on_error": "explode"}, "Invalid eager_init_on_error = 'explode'"),
+        ({"snap_start": "PublishedVersions", "runtime": "python3.11"}, "Invalid runtime = 'python3.11'"),
+    ]:
+        (tmp_path / "zappa_settings.json").write_text(json.dumps({"dev": {"s3_bucket": "b", **stage}}))
+        cli = EagerZappaCLI()
+        cli.api_stage = "dev"
+        with pytest.raises(click.ClickException) as raised:
+            cli.load_settings("zappa_settings.json")
+        assert message in raised.value.message

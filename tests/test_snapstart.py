@@ -64,6 +64,8 @@ def app_connections(port: int) -> int:
 
 
 def snap_root(tmp_path: Path, **stage: Any) -> Path:
+    if "snap_start" in stage:
+        stage.setdefault("runtime", "python3.12")  # SnapStart for Python needs 3.12+
     config = base_stage(eager_init_warmup=["/healthz"], **stage)
     root = make_task_root(tmp_path, config)
     link_packages(root)
@@ -78,7 +80,7 @@ def body(result: Any) -> dict[str, Any]:
 
 
 def test_before_snapshot_closes_connections_and_restore_reconnects(tmp_path: Path, pg_port: int) -> None:
-    root = snap_root(tmp_path, snap_start="PublishedVersions", runtime="python3.12")
+    root = snap_root(tmp_path, snap_start="PublishedVersions")
     env_vars = {"DJSITE_PG_PORT": str(pg_port)}
     with Emulator(root, env=env_vars, function_name="djsite-dev") as emu:
         # Control: without SnapStart, the warm-up's connection stays open after INIT.

@@ -22,10 +22,17 @@ from typing import Any
 
 from click import ClickException
 from zappa.cli import ZappaCLI
+from zappa.utilities import get_runtime_from_python_version
 
 import zappa_eager
 from zappa_eager.provisioning import ProvisionedConcurrencyMixin
-from zappa_eager.settings import EagerSettings, EagerSettingsError, parse_eager_settings, render_settings_lines
+from zappa_eager.settings import (
+    EagerSettings,
+    EagerSettingsError,
+    check_snap_start_runtime,
+    parse_eager_settings,
+    render_settings_lines,
+)
 
 PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
@@ -78,6 +85,7 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
         if self.api_stage in self.zappa_settings:
             try:
                 self.eager = parse_eager_settings(self.stage_config, self.api_stage)
+                check_snap_start_runtime(self.stage_config, self.api_stage, get_runtime_from_python_version())
             except EagerSettingsError as exc:
                 raise ClickException(str(exc)) from exc
         return super().load_settings(settings_file, session)

@@ -123,6 +123,22 @@ def parse_eager_settings(stage_config: Mapping[str, Any], stage: str) -> EagerSe
     return EagerSettings(enabled=enabled, warmup=warmup, on_error=on_error, warmup_after_restore=after_restore)
 
 
+def check_snap_start_runtime(stage_config: Mapping[str, Any], stage: str, default_runtime: str) -> None:
+    """SnapStart for Python exists from python3.12 on; fail here rather than in CreateFunction."""
+    snap_start = stage_config.get("snap_start")
+    if not snap_start or snap_start == "None":
+        return
+    runtime = str(stage_config.get("runtime") or default_runtime)
+    version = runtime.removeprefix("python")
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return  # not a Python runtime string we know; leave it to upstream/AWS
+    if (major, minor) < (3, 12):
+        raise _fail(stage, "runtime", runtime, "SnapStart (snap_start) needs a python3.12 or newer runtime",
+                    'set "runtime": "python3.12" (or newer), or remove snap_start')
+
+
 def render_settings_lines(settings: EagerSettings, snap_start: str | None) -> str:
     """Lines appended to the generated zappa_settings.py (Python literals via repr)."""
     return (

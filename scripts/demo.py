@@ -1,0 +1,197 @@
+"""The local demo: deploy the example Django app to a local AWS (moto) with the real `zappa`
+CLI, run the deployed package in the local Lambda emulator, then compare lazy (upstream)
+and eager cold starts with `zappa bench`. No AWS account, nothing leaves 127.0.0.1.
+
+Run through ``scripts/demo`` (which creates the virtualenv first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "examples" / "django_app"
+STAGE = "demo"
+BASE_STAGE = "slim"
+#: Every service `zappa deploy/update` talks to, pointed at moto.
+SERVICES = ("s3", "lambda", "iam", "apigateway", "apigatewayv2", "events", "logs", "cloudformation", "sts",
+            "cloudwatch", "sns", "dynamodb", "acm", "route53", "elbv2", "cognito-idp", "efs",
+            "application-autoscaling")
+#: The requests a new user would make: an HTML page, the API list, the admin login.
+CHECKS = (
+    ("GET", "/", 200, "<html"),
+    ("GET", "/products/", 200, "<html"),
+    ("GET", "/api/products/", 200, '"results"'),
+    ("GET", "/admin/login/", 200, "Django administration"),
+    ("GET", "/healthz", 200, '"status": "ok"'),
+)
+
+
+def step(number: int, total: int, text: str) -> None:
+    print(f"\n\033[1m[{number}/{total}] {text}\033[0m", flush=True)
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
+    """Run a command, echoing its output indented, and fail loudly with the log path."""
+    print("    $ " + " ".join(argv), flush=True)
+    with log.open("a") as sink, subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sink.write(line)
+            print("    " + line.rstrip(), flush=True)
+        code = proc.wait()
+    if code != 0:
+        raise SystemExit(f"demo: `{' '.join(argv)}` failed with exit code {code}; see {log}")
+
+
+def prepare_app(work: Path, endpoint: str) -> Path:
+    app = work / "app"
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("tests", "*.sqlite3", "__pycache__", "staticfiles",
+                                                            ".pytest_cache"))
+    settings = json.loads((APP / "zappa_settings.json").read_text())
+    settings[STAGE] = {
+        "extends": BASE_STAGE,
+        "aws_endpoint_urls": {service: endpoint for service in SERVICES},
+        "touch": False,  # upstream would GET the (fake) API Gateway URL: no network but loopback
+        "delete_local_zip": False,  # keep the deployed package to run it in the emulator
+    }
+    (app / "zappa_settings.json").write_text(json.dumps(settings, indent=2))
+    return app
+
+
+def deployed_package(app: Path, lambda_client: Any, function_name: str) -> Path:
+    """The local handler zip whose SHA-256 is the code Lambda (moto) holds: what was deployed."""
+    deployed = lambda_client.get_function(FunctionName=function_name)["Configuration"]["CodeSha256"]
+    for candidate in sorted(app.glob("handler_*.zip"), key=lambda p: p.stat().st_mtime, reverse=True):
+        digest = base64.b64encode(hashlib.sha256(candidate.read_bytes()).digest()).decode()
+        if digest == deployed:
+            return candidate
+    raise SystemExit(f"demo: no local handler zip matches the deployed CodeSha256 {deployed}")
+
+
+def exercise(task_root: Path, env_vars: dict[str, str], function_name: str) -> list[dict[str, Any]]:
+    from zappa_eager.emulator import Emulator, events
+
+    results: list[dict[str, Any]] = []
+    with Emulator(task_root, env=env_vars, function_name=function_name, memory_mb=1024, timeout_s=30) as emu:
+        for init_type in ("on-demand", "provisioned-concurrency"):
+            environment = emu.start_environment(init_type)
+            for method, path, status, needle in CHECKS:
+                result = environment.invoke(events.api_gateway_v1(method, path, headers={"Accept": "text/html"}))
+                ok = result.error is None and result.status_code == status and needle in (result.body or "")
+                results.append({
+                    "init_type": init_type, "method": method, "path": path, "status": result.status_code,
+                    "expected_status": status, "expected_text": needle, "ok": ok,
+                    "latency_ms": round(result.latency_ms, 1), "init_duration_ms": result.init_duration_ms,
+                    "error": result.error,
+                })
+                mark = "ok " if ok else "FAIL"
+                init = f" (waited for INIT {result.init_duration_ms:.0f} ms)" if result.init_duration_ms else ""
+                print(f"    {mark} {init_type:<24} {method} {path:<18} -> {result.status_code} "
+                      f"in {result.latency_ms:7.1f} ms{init}", flush=True)
+            report = environment.init_report()
+            if report:
+                print(f"    init report: {json.dumps({k: v for k, v in report.items() if k.endswith('_ms')})}")
+            environment.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer benchmark environments, no `zappa update`")
+    parser.add_argument("--output", default=str(ROOT / "bench-out" / "demo"), help="working and output folder")
+    args = parser.parse_args(argv)
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    total = 5 if args.quick else 6
+    work = Path(args.output).resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    log = work / "demo.log"
+    started = time.perf_counter()
+
+    step(1, total, "Starting a local AWS (moto_server) on 127.0.0.1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    print(f"    moto_server at {endpoint}")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1")
+    env.pop("AWS_PROFILE", None)
+    os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
+    summary: dict[str, Any] = {"endpoint": endpoint, "stage": STAGE}
+    try:
+        app = prepare_app(work, endpoint)
+        function_name = f"shop-{STAGE}"
+        lambda_client = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1")
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+        step(2, total, f"zappa deploy {STAGE}  (examples/django_app, slim_handler, against moto)")
+        run(["zappa", "deploy", STAGE], app, env, log)
+        config = lambda_client.get_function(FunctionName=function_name)["Configuration"]
+        archive_key = f"{STAGE}_shop_current_project.tar.gz"
+        s3.head_object(Bucket="zappa-eager-demo", Key=archive_key)
+        print(f"    Lambda function {config['FunctionName']} ({config['Handler']}, {config['Runtime']}) "
+              f"and s3://zappa-eager-demo/{archive_key} are in moto")
+        summary["deploy"] = {"function": config["FunctionName"], "handler": config["Handler"],
+                             "archive": f"s3://zappa-eager-demo/{archive_key}"}
+
+        number = 3
+        if not args.quick:
+            step(number, total, f"zappa update {STAGE}")
+            run(["zappa", "update", STAGE], app, env, log)
+            versions = lambda_client.list_versions_by_function(FunctionName=function_name)["Versions"]
+            summary["update"] = {"versions": [v["Version"] for v in versions]}
+            number += 1
+
+        step(number, total, "Running the deployed package in the local Lambda emulator (real awslambdaric)")
+        package = deployed_package(app, lambda_client, function_name)
+        task_root = work / "task"
+        with zipfile.ZipFile(package) as archive:
+            archive.extractall(task_root)
+        print(f"    {package.name} matches the deployed CodeSha256; unpacked to {task_root}")
+        env_vars = dict(config.get("Environment", {}).get("Variables", {}))
+        env_vars["AWS_ENDPOINT_URL_S3"] = endpoint  # the slim handler fetches the archive zappa uploaded
+        results = exercise(task_root, env_vars, function_name)
+        summary["requests"] = results
+        number += 1
+
+        step(number, total, "Lazy (upstream zappa) versus eager: zappa bench")
+        bench_dir = work / "bench"
+        bench_args = ["zappa", "bench", STAGE, "--output", str(bench_dir), "--slim", "stage"]
+        if args.quick:
+            bench_args.append("--quick")
+        run(bench_args, app, env, log)
+        summary["bench"] = {"json": str(bench_dir / "bench.json"), "chart": str(bench_dir / "bench.png")}
+        number += 1
+
+        step(number, total, "Done")
+        failed = [r for r in results if not r["ok"]]
+        summary["ok"] = not failed
+        summary["seconds"] = round(time.perf_counter() - started, 1)
+        (work / "demo.json").write_text(json.dumps(summary, indent=2, default=str))
+        print(f"    requests: {len(results) - len(failed)}/{len(results)} returned the expected status and body")
+        print(f"    chart:    {bench_dir / 'bench.png'}")
+        print(f"    figures:  {bench_dir / 'bench.json'}")
+        print(f"    summary:  {work / 'demo.json'}  ({summary['seconds']} s)")
+        return 1 if failed else 0
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
