@@ -114,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(ROOT / "bench-out" / "demo"), help="working and output folder")
     args = parser.parse_args(argv)
 
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto_server's access log
 
     total = 5 if args.quick else 6
     work = Path(args.output).resolve()

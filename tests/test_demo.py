@@ -1,0 +1,47 @@
+"""The README's main job, end to end: `scripts/demo --quick` (deploy to moto, emulator, bench)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_deploys_serves_and_compares(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"  # the `zappa` of this virtualenv: ours
+    env.setdefault("VIRTUAL_ENV", str(Path(sys.executable).parent.parent))
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "demo.py"), "--quick", "--output", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+
+    summary = json.loads((out / "demo.json").read_text())
+    assert summary["ok"] is True
+    assert summary["deploy"]["handler"] == "handler.lambda_handler"
+    assert summary["deploy"]["archive"] == "s3://zappa-eager-demo/demo_shop_current_project.tar.gz"
+    requests = summary["requests"]
+    assert {r["path"] for r in requests} == {"/", "/products/", "/api/products/", "/admin/login/", "/healthz"}
+    assert {r["init_type"] for r in requests} == {"on-demand", "provisioned-concurrency"}
+    for request in requests:
+        assert request["error"] is None and request["status"] == request["expected_status"] == 200, request
+        assert request["ok"] is True
+    # Only the on-demand environment's first request waited for INIT.
+    waited = [r for r in requests if r["init_duration_ms"]]
+    assert [(r["init_type"], r["path"]) for r in waited] == [("on-demand", "/")]
+
+    bench = json.loads((out / "bench" / "bench.json").read_text())
+    assert set(bench["modes"]) == {"upstream", "upstream-env", "eager", "eager+warmup"}
+    for figures in bench["modes"].values():
+        assert isinstance(figures["cold_ms"], (int, float)) and figures["cold_ms"] > 0
+    assert (out / "bench" / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Lazy (upstream zappa) versus eager" in proc.stdout
