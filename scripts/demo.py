@@ -56,6 +56,26 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
         raise SystemExit(f"demo: `{' '.join(argv)}` failed with exit code {code}; see {log}")
 
 
+def app_virtualenv(path: Path, log: Path) -> Path:
+    """A virtualenv holding only what the example app needs (plus zappa-eager), like a user's project.
+
+    Zappa packages the virtualenv named by VIRTUAL_ENV; packaging the tooling virtualenv
+    (moto, matplotlib, mypy...) would make a package no user would deploy.
+    """
+    stamp = path / ".demo-app-installed"
+    sources = [ROOT / "pyproject.toml", APP / "requirements.txt", *sorted((ROOT / "zappa_eager").glob("*.py"))]
+    if stamp.exists() and all(src.stat().st_mtime <= stamp.stat().st_mtime for src in sources):
+        print(f"    reusing {path}")
+        return path
+    print(f"    creating {path} with zappa-eager and examples/django_app/requirements.txt")
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         str(ROOT), "-r", str(APP / "requirements.txt")], ROOT, env, log)
+    stamp.touch()
+    return path
+
+
 def prepare_app(work: Path, endpoint: str) -> Path:
     app = work / "app"
     shutil.copytree(APP, app, ignore=shutil.ignore_patterns("tests", "*.sqlite3", "__pycache__", "staticfiles",
@@ -89,7 +109,8 @@ def exercise(task_root: Path, env_vars: dict[str, str], function_name: str) -> l
         for init_type in ("on-demand", "provisioned-concurrency"):
             environment = emu.start_environment(init_type)
             for method, path, status, needle in CHECKS:
-                result = environment.invoke(events.api_gateway_v1(method, path, headers={"Accept": "text/html"}))
+                accept = "application/json" if path.startswith("/api/") else "text/html"
+                result = environment.invoke(events.api_gateway_v1(method, path, headers={"Accept": accept}))
                 ok = result.error is None and result.status_code == status and needle in (result.body or "")
                 results.append({
                     "init_type": init_type, "method": method, "path": path, "status": result.status_code,
@@ -112,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer benchmark environments, no `zappa update`")
     parser.add_argument("--output", default=str(ROOT / "bench-out" / "demo"), help="working and output folder")
+    parser.add_argument("--app-venv", default=str(ROOT / ".venv-demo-app"),
+                        help="virtualenv the example app is packaged from (created if missing)")
     args = parser.parse_args(argv)
 
     import logging
@@ -121,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto_server's access log
 
-    total = 5 if args.quick else 6
+    total = 6 if args.quick else 7
     work = Path(args.output).resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -139,12 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
     summary: dict[str, Any] = {"endpoint": endpoint, "stage": STAGE}
     try:
+        step(2, total, "The example app's own virtualenv (what `zappa` packages)")
+        app_venv = app_virtualenv(Path(args.app_venv).resolve(), log)
+        env["VIRTUAL_ENV"] = str(app_venv)
         app = prepare_app(work, endpoint)
         function_name = f"shop-{STAGE}"
         lambda_client = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1")
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
 
-        step(2, total, f"zappa deploy {STAGE}  (examples/django_app, slim_handler, against moto)")
+        step(3, total, f"zappa deploy {STAGE}  (examples/django_app, slim_handler, against moto)")
         run(["zappa", "deploy", STAGE], app, env, log)
         config = lambda_client.get_function(FunctionName=function_name)["Configuration"]
         archive_key = f"{STAGE}_shop_current_project.tar.gz"
@@ -154,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["deploy"] = {"function": config["FunctionName"], "handler": config["Handler"],
                              "archive": f"s3://zappa-eager-demo/{archive_key}"}
 
-        number = 3
+        number = 4
         if not args.quick:
             step(number, total, f"zappa update {STAGE}")
             run(["zappa", "update", STAGE], app, env, log)
