@@ -1,0 +1,130 @@
+"""bench.json shape, the terminal table and the chart, from given samples (no emulator)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zappa_eager.bench.document import SCHEMA, ImportProfile, VariantResult, build_document, rounded, write_document
+from zappa_eager.bench.importtime import ImportRow
+from zappa_eager.bench.modes import MODES
+from zappa_eager.bench.records import BurstRequest, EnvSample, RequestSample
+from zappa_eager.bench.table import fmt_ms, fmt_ratio, render_table
+
+FIRST = {"upstream": 600.0, "upstream-env": 12.0, "eager": 9.0, "eager+warmup": 5.0}
+INIT = {"upstream": 550.0, "upstream-env": 1100.0, "eager": 1050.0, "eager+warmup": 1060.0}
+
+
+def env_sample(mode: str, variant: str, round_: int) -> EnvSample:
+    eager = mode.startswith("eager")
+    report = {"imports_ms": 500.0, "settings_ms": 0.3, "remote_env_ms": 0.0, "archive_ms": 0.0, "app_ms": 520.0,
+              "warmup_ms": 5.0 if mode == "eager+warmup" else 0.0, "total_ms": 1025.0} if eager else None
+    t = round_ * 10.0
+    requests = [RequestSample(t, FIRST[mode] + round_, FIRST[mode], "first", "/", "env-1", 200)]
+    requests += [RequestSample(t + 0.1 * i, 1.0 + i / 10, 0.9, "warm", "/", "env-1", 200) for i in range(3)]
+    requests.append(RequestSample(t + 1.0, 1100.0 + round_, 8.0, "cold", "/", "env-2", 200))
+    return EnvSample(mode=mode, variant=variant, round=round_, init_ms=INIT[mode] + round_,
+                     first_ms=FIRST[mode] + round_, warm_ms=[1.0, 1.1, 1.2], warm_median_ms=1.1, max_rss_mb=63.0,
+                     cold_ms=1100.0 + round_, cold_init_ms=1090.0, cold_rss_mb=63.0, init_report=report,
+                     requests=requests)
+
+
+def make_document(*, errors: bool = False) -> dict[str, Any]:
+    variants = []
+    for name, slim in (("slim_off", False), ("slim_on", True)):
+        samples = [env_sample(mode, name, r) for r in (1, 2, 3) for mode in MODES]
+        variants.append(VariantResult(name, slim, {"slim_handler": slim, "package_bytes": 123}, samples))
+    if errors:
+        variants[0].samples[0].errors.append("first /: HTTP 500")
+    burst = {mode: [BurstRequest(mode, 0.0, FIRST[mode], "env-1", False, True, 200)]
+             + [BurstRequest(mode, 0.5 * i, 3000.0 + i, f"env-{i + 2}", True, False, 200) for i in range(5)]
+             for mode in MODES}
+    rows = [ImportRow("handler", 25000, 1_000_000, 0), ImportRow("django", 2000, 300_000, 1)]
+    settings = {"environments": 3, "warm_requests": 3, "paths": ["/"], "burst_requests": 6, "burst_prewarmed": 1}
+    machine = {"cpu_model": "Test CPU", "cores": 2, "usable_cores": 2, "python": "3.11.7", "zappa": "0.63.0",
+               "zappa_eager": "0.1.0"}
+    return build_document(stage="dev", function="djsite-dev", modes=MODES, variants=variants, primary="slim_off",
+                          burst=burst, burst_variant="slim_off", imports=ImportProfile("slim_off", "eager", rows),
+                          machine=machine, settings=settings)
+
+
+def test_document_shape_has_every_mode_with_numeric_medians(tmp_path: Path) -> None:
+    doc = json.loads(write_document(make_document(), tmp_path / "out" / "bench.json").read_text())
+    assert doc["schema"] == SCHEMA and doc["primary_variant"] == "slim_off"
+    assert list(doc["modes"]) == list(MODES)
+    for mode in MODES:
+        for figure in ("init_ms", "first_ms", "cold_ms", "warm_ms", "max_rss_mb"):
+            assert isinstance(doc["modes"][mode][figure], (int, float)), (mode, figure)
+    assert doc["modes"]["eager"]["first_ms"] == 11.0  # median of 10, 11, 12
+    assert doc["modes"]["upstream"]["spread"]["first_ms"] == [601.0, 603.0]
+    assert set(doc["variants"]) == {"slim_off", "slim_on"}
+    assert doc["variants"]["slim_on"]["slim_handler"] is True
+    assert len(doc["variants"]["slim_off"]["environments"]) == 12
+    assert doc["variants"]["slim_off"]["environments"][0]["requests"][0]["kind"] == "first"
+    assert set(doc["init_phases"]) == {"eager", "eager+warmup"}
+    assert doc["burst"]["modes"]["eager"]["cold_starts"] == 5 and len(doc["burst"]["modes"]["eager"]["samples"]) == 6
+    assert doc["imports"]["top_cumulative"][0]["module"] == "handler"
+    assert doc["machine"]["cpu_model"] == "Test CPU" and doc["settings"]["environments"] == 3
+    assert doc["errors"] == []
+
+
+def test_errors_are_listed_with_where_they_happened() -> None:
+    doc = make_document(errors=True)
+    assert doc["errors"] == ["slim_off upstream env 1: first /: HTTP 500"]
+    assert doc["modes"]["upstream"]["errors"] == 1
+
+
+def test_rounded_keeps_structure() -> None:
+    assert rounded({"a": [1.23456, {"b": 2.0001}], "c": "x", "d": None, "e": 3}) == \
+        {"a": [1.23, {"b": 2.0}], "c": "x", "d": None, "e": 3}
+
+
+@pytest.mark.parametrize(("value", "text"), [(None, "-"), (1.234, "1.2"), (99.94, "99.9"), (1234.5, "1234"),
+                                             (100.0, "100")])
+def test_fmt_ms(value: float | None, text: str) -> None:
+    assert fmt_ms(value) == text
+
+
+def test_fmt_ratio() -> None:
+    assert (fmt_ratio(None), fmt_ratio(1.0), fmt_ratio(511.7)) == ("-", "1.00x", "511.7x")
+
+
+def test_table_shows_each_variant_mode_burst_phases_and_imports() -> None:
+    text = render_table(make_document())
+    lines = text.splitlines()
+    assert lines[0].startswith("zappa bench dev (djsite-dev): 3 environments per mode, 3 warm requests each")
+    assert "slim_handler off (the stage as configured)" in text and "slim_handler on" in text
+    assert text.index("slim_handler off") < text.index("slim_handler on")
+    upstream = next(line for line in lines if line.strip().startswith("upstream "))
+    assert upstream.split()[:5] == ["upstream", "552", "602", "1.1", "1102"]
+    header = next(line for line in lines if "first/warm" in line)
+    assert header.split()[:4] == ["mode", "INIT", "ms", "first"]
+    assert "burst: 6 concurrent requests, 1 pre-initialized environment(s)" in text
+    assert "where INIT goes" in text and "top imports by cumulative time" in text
+    assert any(line.split()[:2] == ["handler", "1000"] for line in lines)
+    assert "failed request" not in text
+
+
+def test_table_warns_about_failed_requests() -> None:
+    assert "1 failed request(s)" in render_table(make_document(errors=True))
+
+
+def test_chart_is_a_png(tmp_path: Path) -> None:
+    from zappa_eager.bench.chart import draw_chart
+
+    path = draw_chart(make_document(), tmp_path / "bench.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 20_000
+
+
+def test_chart_copes_with_missing_parts(tmp_path: Path) -> None:
+    from zappa_eager.bench.chart import draw_chart
+
+    doc = make_document()
+    doc["burst"] = {"modes": {}}
+    doc["imports"] = {"error": "no import profile", "top_cumulative": []}
+    doc["init_phases"] = {}
+    assert draw_chart(doc, tmp_path / "bench.png").exists()

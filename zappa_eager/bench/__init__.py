@@ -1,0 +1,36 @@
+"""``zappa bench``: the first request on a new Lambda environment, upstream zappa versus zappa-eager.
+
+Measured on this machine with the local Lambda emulator (the real awslambdaric, a fresh
+process per environment), from the project's own package - no AWS account needed.
+
+Modules, one job each: ``options`` (arguments), ``modes``, ``variants`` (package once per
+slim_handler value, derive the four modes), ``function`` (the emulated function and its S3),
+``runner`` (fresh environments, round-robin), ``burst``, ``importtime``, ``stats``,
+``records``, ``document`` (bench.json), ``table``, ``chart`` (bench.png), ``progress``,
+``machine``; ``command`` runs them in order. Tooling: never imported inside Lambda.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click import ClickException
+
+
+def run_bench_command(cli: Any, argv: list[str]) -> int:
+    """Entry of ``zappa bench STAGE [options]`` (``EagerZappaCLI.handle`` dispatches here)."""
+    from zappa_eager.bench.command import run
+    from zappa_eager.bench.options import parse_options
+
+    try:
+        options = parse_options(list(argv))
+    except SystemExit as exc:  # argparse: --help, or a bad argument (already explained on stderr)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return run(cli, options)
+    except ClickException as exc:  # bad zappa_settings: shown like every zappa command shows it
+        exc.show()
+        return exc.exit_code
+
+
+__all__ = ["run_bench_command"]

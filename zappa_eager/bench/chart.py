@@ -1,0 +1,180 @@
+"""bench.png: the picture a user would draw from CloudWatch, for each mode side by side.
+
+Top row: latency of every request over time, one panel per mode, log scale, with first
+requests on pre-initialized environments and on-demand cold starts marked - upstream's
+spikes on "warm" environments are what zappa-eager removes. Below: the burst, the medians
+(first / warm / cold), where INIT goes and the slowest imports. Matplotlib's Agg backend:
+no display needed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from zappa_eager.report import PHASES
+
+MODE_COLORS = {"upstream": "#d62728", "upstream-env": "#ff7f0e", "eager": "#1f77b4", "eager+warmup": "#2ca02c"}
+KIND_STYLE: dict[str, dict[str, Any]] = {
+    "warm": {"marker": "o", "color": "#8c8c8c", "s": 10, "label": "warm request", "zorder": 2},
+    "first": {"marker": "^", "color": "#e377c2", "s": 60, "label": "first request, pre-initialized env", "zorder": 3},
+    "cold": {"marker": "X", "color": "#17202a", "s": 55, "label": "cold start (on-demand: INIT + request)",
+             "zorder": 3},
+}
+PHASE_COLORS = ("#9edae5", "#c7c7c7", "#dbdb8d", "#ffbb78", "#aec7e8", "#98df8a")
+
+
+def _label(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _timeline(axes: Sequence[Any], doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+    variant = doc["variants"].get(doc.get("primary_variant"), {})
+    summaries = variant.get("modes", {})
+    for ax, mode in zip(axes, modes, strict=True):
+        samples = [s for s in variant.get("environments", []) if s["mode"] == mode]
+        for kind, style in KIND_STYLE.items():
+            points = [(r["t_s"], r["latency_ms"]) for s in samples for r in s["requests"] if r["kind"] == kind]
+            if points:
+                ax.scatter([p[0] for p in points], [p[1] for p in points], linewidths=0, **style)
+        summary = summaries.get(mode, {})
+        ax.set_title(f"{mode}\nfirst {_label(summary.get('first_ms'))} ms | warm {_label(summary.get('warm_ms'))} "
+                     f"ms | cold {_label(summary.get('cold_ms'))} ms", fontsize=10, color=MODE_COLORS.get(mode))
+        ax.set_yscale("log")
+        ax.set_xlabel("seconds since start")
+        ax.grid(True, which="major", alpha=0.3)
+    if axes:
+        axes[0].set_ylabel("latency ms (log)")
+
+
+def _burst(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+    burst = doc.get("burst") or {}
+    if not burst.get("modes"):
+        ax.text(0.5, 0.5, "no burst measured (--burst 0)", ha="center", va="center", fontsize=9)
+        ax.set_axis_off()
+        return
+    jitter = random.Random(7)
+    labelled: set[str] = set()
+    for index, mode in enumerate(modes):
+        entry = burst.get("modes", {}).get(mode)
+        if not entry:
+            continue
+        for request in entry["samples"]:
+            kind = "cold" if request["cold"] else "first" if request["prewarmed_first"] else "warm"
+            style = dict(KIND_STYLE[kind])
+            label = style.pop("label")
+            ax.scatter([index + jitter.uniform(-0.22, 0.22)], [request["latency_ms"]], linewidths=0,
+                       label=None if kind in labelled else label, **style)
+            labelled.add(kind)
+        for q, line in (("p50_ms", "solid"), ("p95_ms", "dashed"), ("p99_ms", "dotted")):
+            if entry.get(q) is not None:
+                ax.hlines(entry[q], index - 0.32, index + 0.32, colors=MODE_COLORS.get(mode), linestyles=line)
+    ticks = []
+    for mode in modes:
+        entry = burst.get("modes", {}).get(mode) or {}
+        ticks.append(f"{mode}\np50 {_label(entry.get('p50_ms'))} | p99 {_label(entry.get('p99_ms'))} ms\n"
+                     f"on pre-initialized: {_label(entry.get('prewarmed_first_ms'))} ms")
+    ax.set_xticks(range(len(modes)), ticks, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency ms (log)")
+    ax.set_title(f"burst: {burst.get('requests')} concurrent requests, {burst.get('prewarmed')} pre-initialized "
+                 f"env(s); lines: p50 (solid), p95 (dashed), p99 (dotted)", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    if labelled:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+
+
+def _medians(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+    figures = (("first_ms", "first (pre-initialized)", "#e377c2"), ("warm_ms", "warm", "#8c8c8c"),
+               ("cold_ms", "cold (on-demand)", "#17202a"))
+    width = 0.26
+    for offset, (key, label, color) in enumerate(figures):
+        xs = [i + (offset - 1) * width for i in range(len(modes))]
+        values = [doc["modes"].get(mode, {}).get(key) or 0.0 for mode in modes]
+        bars = ax.bar(xs, values, width, label=label, color=color, alpha=0.85)
+        for bar, value in zip(bars, values, strict=True):
+            if value:
+                ax.annotate(_label(value), (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
+                            fontsize=6)
+    ax.set_xticks(range(len(modes)), list(modes))
+    ax.set_yscale("log")
+    ax.set_ylabel("median ms (log)")
+    ax.set_title("medians: first request vs warm vs cold start", fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def _phases(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+    phases = doc.get("init_phases") or {}
+    labelled = False
+    for row, mode in enumerate(modes):
+        if mode not in phases:
+            value = doc["modes"].get(mode, {}).get("init_ms") or 0.0
+            ax.barh(row, value, color="#f2f2f2", edgecolor="#999999", hatch="//")
+            ax.annotate("INIT (upstream: no report)", (value, row), fontsize=7, va="center", xytext=(4, 0),
+                        textcoords="offset points")
+            continue
+        left = 0.0
+        for phase, color in zip(PHASES, PHASE_COLORS, strict=True):
+            value = phases[mode].get(phase) or 0.0
+            ax.barh(row, value, left=left, color=color, label=None if labelled else phase)
+            left += value
+        labelled = True
+    ax.set_yticks(range(len(modes)), list(modes))
+    ax.invert_yaxis()
+    ax.set_xlabel("median INIT ms (pre-initialized)")
+    ax.set_title("where INIT goes", fontsize=10)
+    if labelled:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(PHASES))
+
+
+def _imports(ax: Any, doc: Mapping[str, Any]) -> None:
+    imports = doc.get("imports") or {}
+    rows = list(imports.get("top_cumulative") or [])[:10]
+    if not rows:
+        ax.text(0.5, 0.5, imports.get("error") or "no import profile", ha="center", va="center", fontsize=8)
+        ax.set_axis_off()
+        return
+    names = [str(r["module"]) for r in rows]
+    ax.barh(range(len(rows)), [r["cumulative_us"] / 1000.0 for r in rows], color="#aec7e8", label="cumulative")
+    ax.barh(range(len(rows)), [r["self_us"] / 1000.0 for r in rows], color="#1f77b4", label="self")
+    ax.set_yticks(range(len(rows)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("ms")
+    ax.set_title(f"slowest imports during INIT ({imports.get('mode')}, -X importtime)", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def draw_chart(doc: Mapping[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = list(doc.get("modes") or {})
+    figure = plt.figure(figsize=(max(4.2 * len(modes), 14), 14), dpi=100, layout="constrained")
+    rows: Any = figure.subfigures(3, 1, height_ratios=(1.1, 1.0, 0.9))  # each row laid out on its own
+    top, middle, bottom = rows
+    timeline = top.subplots(1, max(len(modes), 1), sharex=True, sharey=True, squeeze=False)[0]
+    _timeline(list(timeline), doc, modes)
+    handles, labels = timeline[0].get_legend_handles_labels()
+    if handles:
+        top.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    burst_ax, medians_ax = middle.subplots(1, 2)
+    _burst(burst_ax, doc, modes)
+    _medians(medians_ax, doc, modes)
+    phases_ax, imports_ax = bottom.subplots(1, 2)
+    _phases(phases_ax, doc, modes)
+    _imports(imports_ax, doc)
+    machine = doc.get("machine", {})
+    figure.suptitle(f"zappa bench {doc.get('stage')} ({doc.get('function')}, {doc.get('primary_variant')}): "
+                    f"upstream zappa vs zappa-eager on {machine.get('cpu_model')}, {machine.get('usable_cores')} "
+                    f"cores - local Lambda emulator", fontsize=12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path

@@ -1,0 +1,190 @@
+"""``zappa bench STAGE``: package, derive the modes, measure on the emulator, write the results.
+
+Runs in the project folder like every zappa command: the stage's settings are loaded and
+validated by the CLI, the package is built by the CLI's own ``create_package`` (what
+``zappa package`` ships), and the function is emulated with the stage's memory, timeout,
+region and environment. Nothing talks to AWS; S3 is a moto server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from click import ClickException
+
+from zappa_eager.bench.burst import run_burst
+from zappa_eager.bench.chart import draw_chart
+from zappa_eager.bench.document import ImportProfile, VariantResult, build_document, write_document
+from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_env, lambda_env, open_emulators
+from zappa_eager.bench.importtime import profile_imports
+from zappa_eager.bench.machine import machine_info
+from zappa_eager.bench.modes import EAGER, EAGER_WARMUP
+from zappa_eager.bench.options import BenchOptions
+from zappa_eager.bench.progress import Progress
+from zappa_eager.bench.records import BurstRequest
+from zappa_eager.bench.runner import Clock, run_main
+from zappa_eager.bench.table import render_table
+from zappa_eager.bench.variants import (
+    Variant,
+    build_variant,
+    derive_task_roots,
+    extra_excludes,
+    package_is_slim,
+    plan_variants,
+    variant_name,
+    warmup_requests,
+)
+
+
+def function_spec(cli: Any, options: BenchOptions) -> FunctionSpec:
+    only_url = bool(getattr(cli, "use_function_url", False)) and not getattr(cli, "use_apigateway", True)
+    return FunctionSpec(
+        name=str(cli.lambda_name),
+        stage=str(cli.api_stage),
+        memory_mb=int(options.memory_mb or cli.memory_size or 512),
+        timeout_s=float(cli.timeout_seconds or 30),
+        region=str(cli.aws_region or "us-east-1"),
+        env=lambda_env(getattr(cli, "aws_environment_variables", None) or {}),
+        event_kind="url" if only_url else "v1",
+    )
+
+
+def prepare_variants(cli: Any, options: BenchOptions, project: Path, output: Path, work: Path,
+                     progress: Progress) -> list[Variant]:
+    """Package (or take --zip), primary variant first."""
+    if options.zip_path is not None:
+        package = options.zip_path.resolve()
+        slim = package_is_slim(package)
+        if slim and options.archive_path is None:
+            raise ClickException("--zip is a slim_handler package: give its project tarball with --archive")
+        archive = options.archive_path.resolve() if options.archive_path else None
+        progress.step(f"using {package.name}")
+        return [Variant(variant_name(slim), slim, package, archive)]
+    stage_slim = bool(cli.stage_config.get("slim_handler", False))
+    exclude = extra_excludes(project, output, work)
+    variants = []
+    for slim in plan_variants(options.slim, stage_slim):
+        progress.note(f"packaging {variant_name(slim)} with `zappa package` (copies the virtualenv; a minute or so)")
+        variants.append(build_variant(cli, slim, work, exclude))
+        progress.step(f"packaged {variant_name(slim)}")
+    return variants
+
+
+def import_mode(modes: tuple[str, ...]) -> str:
+    return EAGER if EAGER in modes else EAGER_WARMUP if EAGER_WARMUP in modes else modes[0]
+
+
+@dataclass
+class Measured:
+    """Everything measured, as the document builder wants it."""
+
+    variants: list[VariantResult] = field(default_factory=list)
+    burst: dict[str, list[BurstRequest]] = field(default_factory=dict)
+    imports: ImportProfile | None = None
+    isolation: dict[str, Any] = field(default_factory=dict)
+
+
+def measure_variant(variant: Variant, options: BenchOptions, function: FunctionSpec, progress: Progress,
+                    measured: Measured, *, primary: bool) -> None:
+    """The main scenario on one variant; on the primary one also the burst and the import profile."""
+    modes = options.modes
+    with ExitStack() as stack:
+        emulators, s3_env = open_emulators(stack, variant, modes, function)
+        sample_emulator = next(iter(emulators.values()))
+        measured.isolation = {"isolated_tmp": sample_emulator.isolated_tmp, "note": sample_emulator.isolation_note}
+        if not sample_emulator.isolated_tmp:
+            progress.note(f"no private /tmp per environment ({sample_emulator.isolation_note}): "
+                          "slim_handler figures may be too good")
+        samples = run_main(emulators, variant, function, environments=options.environments, warm=options.warm,
+                           paths=options.paths, clock=Clock(), on_step=progress.step)
+        measured.variants.append(VariantResult(variant.name, variant.slim, variant.describe(), samples))
+        if primary and options.burst:
+            for mode in modes:
+                measured.burst[mode] = run_burst(emulators[mode], mode, function.event, requests=options.burst,
+                                                 prewarmed=options.burst_envs, paths=options.paths)
+                progress.step(f"burst {mode}")
+        if primary:
+            mode = import_mode(modes)
+            rows, error = profile_imports(variant.task_roots[mode], function, emulator_env(function, mode, s3_env))
+            measured.imports = ImportProfile(variant.name, mode, rows, error)
+            progress.step("import profile")
+        progress.note(f"{variant.name}: stopping the environments, deleting their /tmp folders")
+
+
+@contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """SIGTERM (a CI timeout, ``kill``) unwinds like Ctrl-C: environments, moto and work files are cleaned up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(cli: Any, options: BenchOptions) -> int:
+    with terminate_cleanly():
+        return _run(cli, options)
+
+
+def _run(cli: Any, options: BenchOptions) -> int:
+    project = Path.cwd().resolve()
+    output = (options.output if options.output.is_absolute() else project / options.output).resolve()
+    cli.api_stage = options.stage
+    cli.load_credentials = False  # like `zappa package`: no AWS session is needed
+    cli.load_settings()
+    cli.check_venv()
+    modes = options.modes
+    variant_count = 1 if options.zip_path else len(plan_variants(options.slim, False))
+    main_steps = variant_count * len(modes) * options.environments * 2
+    progress = Progress(2 * variant_count + main_steps + (len(modes) if options.burst else 0) + 1)
+    function = function_spec(cli, options)
+    warmup = warmup_requests(cli, options.paths)
+    work = Path(tempfile.mkdtemp(prefix="zappa-bench-"))
+    measured = Measured()
+    try:
+        variants = prepare_variants(cli, options, project, output, work, progress)
+        for variant in variants:
+            derive_task_roots(cli, variant, modes, warmup, work)
+            progress.step(f"{variant.name}: task roots for {len(modes)} modes")
+        for variant in variants:
+            measure_variant(variant, options, function, progress, measured, primary=variant is variants[0])
+    finally:
+        progress.finish()
+        if options.keep_work:
+            progress.note(f"packages and task roots kept in {work}")
+        else:
+            progress.note("deleting packages and task roots")
+            shutil.rmtree(work, ignore_errors=True)
+
+    settings = {
+        "environments": options.environments, "warm_requests": options.warm, "paths": list(options.paths),
+        "burst_requests": options.burst, "burst_prewarmed": options.burst_envs, "slim": options.slim,
+        "modes": list(modes), "quick": options.quick, "memory_mb": function.memory_mb,
+        "timeout_s": function.timeout_s, "event": function.event_kind, "init_timeout_s": INIT_TIMEOUT_S,
+        "warmup": [w.as_dict() for w in warmup], "zip": str(options.zip_path) if options.zip_path else None,
+        "emulator": measured.isolation,
+    }
+    primary = variants[0].name
+    document = build_document(stage=options.stage, function=function.name, modes=modes, variants=measured.variants,
+                              primary=primary, burst=measured.burst, burst_variant=primary if measured.burst else None,
+                              imports=measured.imports, machine=machine_info(), settings=settings)
+    json_path = write_document(document, output / "bench.json")
+    png_path = draw_chart(document, output / "bench.png")
+    print(render_table(document))
+    print(f"\nwrote {json_path} and {png_path}")
+    return 1 if document["errors"] else 0

@@ -1,0 +1,107 @@
+"""bench.json: every raw figure, plus the medians a reader (or CI) looks for first.
+
+Shape (``SCHEMA``): ``modes`` holds, per mode, the medians ``init_ms``, ``first_ms``,
+``cold_ms``, ``warm_ms``, ``max_rss_mb`` of the primary variant (the stage as configured);
+``variants`` the same per slim_handler variant with every environment's raw samples;
+``burst``, ``init_phases``, ``imports``, ``machine``, ``settings`` and ``errors``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zappa_eager.bench.importtime import ImportRow, top_imports
+from zappa_eager.bench.records import BurstRequest, EnvSample
+from zappa_eager.bench.stats import init_phase_medians, summarize_burst, summarize_modes
+
+SCHEMA = "zappa-eager-bench/1"
+TOP_IMPORTS = 15
+
+
+@dataclass
+class VariantResult:
+    name: str
+    slim: bool
+    package: dict[str, Any]
+    samples: list[EnvSample] = field(default_factory=list)
+
+
+@dataclass
+class ImportProfile:
+    variant: str
+    mode: str
+    rows: list[ImportRow] = field(default_factory=list)
+    error: str | None = None
+
+
+def rounded(value: Any, digits: int = 2) -> Any:
+    """Floats rounded for reading; structure unchanged."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, Mapping):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(item, digits) for item in value]
+    return value
+
+
+def _errors(variants: Sequence[VariantResult], burst: Mapping[str, Sequence[BurstRequest]]) -> list[str]:
+    found = [f"{s.variant} {s.mode} env {s.round}: {error}" for v in variants for s in v.samples for error in s.errors]
+    found += [f"burst {r.mode} {r.env}: {r.error}" for requests in burst.values() for r in requests if r.error]
+    return found
+
+
+def build_document(*, stage: str, function: str, modes: Sequence[str], variants: Sequence[VariantResult],
+                   primary: str, burst: Mapping[str, Sequence[BurstRequest]], burst_variant: str | None,
+                   imports: ImportProfile | None, machine: Mapping[str, Any], settings: Mapping[str, Any],
+                   ) -> dict[str, Any]:
+    per_variant: dict[str, Any] = {}
+    for variant in variants:
+        per_variant[variant.name] = {
+            "slim_handler": variant.slim,
+            "package": dict(variant.package),
+            "modes": summarize_modes(variant.samples, modes),
+            "init_phases": init_phase_medians(variant.samples, modes),
+            "environments": [sample.as_dict() for sample in variant.samples],
+        }
+    main = per_variant.get(primary, {"modes": {}, "init_phases": {}})
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "stage": stage,
+        "function": function,
+        "primary_variant": primary,
+        "modes": main["modes"],
+        "variants": per_variant,
+        "burst": {
+            "variant": burst_variant,
+            "requests": settings.get("burst_requests"),
+            "prewarmed": settings.get("burst_prewarmed"),
+            "modes": {mode: {**summarize_burst(requests), "samples": [asdict(r) for r in requests]}
+                      for mode, requests in burst.items()},
+        },
+        "init_phases": main["init_phases"],
+        "imports": None if imports is None else {
+            "variant": imports.variant,
+            "mode": imports.mode,
+            "error": imports.error,
+            "modules": len(imports.rows),
+            "top_cumulative": [r.as_dict() for r in top_imports(imports.rows, TOP_IMPORTS, "cumulative")],
+            "top_self": [r.as_dict() for r in top_imports(imports.rows, TOP_IMPORTS, "self")],
+        },
+        "machine": dict(machine),
+        "settings": dict(settings),
+        "errors": _errors(variants, burst),
+    }
+    return rounded(document)
+
+
+def write_document(document: Mapping[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,88 @@
+"""The emulated function: its configuration from the stage, its S3 objects, one emulator per mode.
+
+The function looks like what ``zappa deploy`` would create: the stage's name, memory,
+timeout, region and ``aws_environment_variables``, handler ``handler.lambda_handler``,
+events from API Gateway (REST, Zappa's default) or a function URL. S3 (the slim_handler
+archive, a remote_env file) is a moto server on 127.0.0.1 shared by all the modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zappa_eager.bench.modes import MODE_SPECS
+from zappa_eager.bench.variants import Variant, settings_value
+from zappa_eager.emulator import Emulator, events
+from zappa_eager.emulator.config import RESERVED
+
+#: Generous INIT limit: on a laptop, concurrent cold starts share a few cores (Lambda gives
+#: each its own), and a killed INIT would only hide the figure we came to measure.
+INIT_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the emulated function looks like (from the stage settings)."""
+
+    name: str
+    stage: str
+    memory_mb: int = 512
+    timeout_s: float = 30.0
+    region: str = "us-east-1"
+    env: Mapping[str, str] = field(default_factory=dict)
+    event_kind: str = "v1"  # "v1" (API Gateway REST, Zappa's default) or "url" (function URL)
+
+    def event(self, path: str) -> dict[str, Any]:
+        if self.event_kind == "url":
+            return events.function_url("GET", path)
+        return events.api_gateway_v1("GET", path, stage=self.stage)
+
+
+def lambda_env(variables: Mapping[str, Any]) -> dict[str, str]:
+    """The stage's aws_environment_variables, minus the names Lambda reserves."""
+    return {str(k): str(v) for k, v in variables.items() if str(k) not in RESERVED}
+
+
+def s3_objects(variant: Variant, settings: str) -> list[tuple[str, str, Path | bytes]]:
+    """What the package reads from S3 during INIT: the slim_handler archive, a remote_env file."""
+    objects: list[tuple[str, str, Path | bytes]] = []
+    archive_url = settings_value(settings, "ARCHIVE_PATH")
+    if variant.archive is not None and isinstance(archive_url, str):
+        bucket, _, key = archive_url.removeprefix("s3://").partition("/")
+        objects.append((bucket, key, variant.archive))
+    remote_env = settings_value(settings, "REMOTE_ENV")
+    if isinstance(remote_env, str) and remote_env.startswith("s3://"):
+        bucket, _, key = remote_env.removeprefix("s3://").partition("/")
+        objects.append((bucket, key, b"{}"))  # the real values stay in your bucket; the fetch is what costs
+    return objects
+
+
+def emulator_env(function: FunctionSpec, mode: str, s3_env: Mapping[str, str]) -> dict[str, str]:
+    return {**function.env, **MODE_SPECS[mode].env, **s3_env}
+
+
+def open_emulators(stack: ExitStack, variant: Variant, modes: Sequence[str], function: FunctionSpec,
+                   init_timeout_s: float = INIT_TIMEOUT_S) -> tuple[dict[str, Emulator], dict[str, str]]:
+    """One emulator per mode (its own task root), sharing one loopback S3 when the package needs it.
+
+    Returns the emulators and the S3 variables (``AWS_ENDPOINT_URL_S3``) for any further one.
+    """
+    emulators: dict[str, Emulator] = {}
+    s3_env: dict[str, str] = {}
+    for mode in modes:
+        emulator = stack.enter_context(Emulator(
+            variant.task_roots[mode], handler="handler.lambda_handler", env=emulator_env(function, mode, s3_env),
+            memory_mb=function.memory_mb, timeout_s=function.timeout_s, function_name=function.name,
+            region=function.region, init_timeout_s=init_timeout_s,
+        ))
+        objects = s3_objects(variant, variant.settings[mode])
+        if objects and not s3_env:
+            s3_env["AWS_ENDPOINT_URL_S3"] = emulator.start_s3()
+            for bucket, key, data in objects:
+                emulator.s3_put(bucket, key, data)
+        emulators[mode] = emulator
+    return emulators, s3_env

@@ -1,0 +1,106 @@
+"""``zappa bench`` arguments: parsed once into a frozen ``BenchOptions``, with the --quick defaults."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from zappa_eager.bench.modes import MODES, parse_modes
+
+SLIM_CHOICES = ("stage", "on", "off", "both")
+
+#: (normal, --quick) defaults: --quick is what CI runs, to check the output, not the speed.
+DEFAULTS = {"environments": (5, 2), "warm": (20, 5), "burst": (20, 6), "burst_envs": (2, 1)}
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    stage: str
+    output: Path
+    quick: bool = False
+    environments: int = 5
+    warm: int = 20
+    paths: tuple[str, ...] = ("/",)
+    burst: int = 20
+    burst_envs: int = 2
+    slim: str = "both"
+    modes: tuple[str, ...] = MODES
+    zip_path: Path | None = None
+    archive_path: Path | None = None
+    memory_mb: int | None = None
+    keep_work: bool = False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zappa bench",
+        description="Measure cold starts of STAGE on this machine (local Lambda emulator, no AWS account): "
+        "upstream zappa versus zappa-eager, side by side.",
+    )
+    parser.add_argument("stage", metavar="STAGE", help="stage of zappa_settings.json")
+    parser.add_argument("--quick", action="store_true",
+                        help="small run for CI: 2 environments, 5 warm requests, a burst of 6")
+    parser.add_argument("--output", default="bench-out", metavar="DIR", help="where bench.json/bench.png go")
+    parser.add_argument("--zip", dest="zip_path", metavar="PATH", help="benchmark this package instead of packaging")
+    parser.add_argument("--archive", dest="archive_path", metavar="PATH",
+                        help="with --zip of a slim_handler package: its project tarball")
+    parser.add_argument("--environments", type=int, metavar="N", help="fresh environments per mode (default 5)")
+    parser.add_argument("--warm", type=int, metavar="N", help="warm requests per environment (default 20)")
+    parser.add_argument("--path", dest="paths", action="append", metavar="PATH",
+                        help="request path (default /); repeat to cycle through several")
+    parser.add_argument("--burst", type=int, metavar="K", help="concurrent requests in the burst (default 20)")
+    parser.add_argument("--burst-envs", type=int, metavar="P", help="pre-initialized environments (default 2)")
+    parser.add_argument("--slim", choices=SLIM_CHOICES, default="both",
+                        help="slim_handler variants: as the stage says, on, off, or both (default)")
+    parser.add_argument("--modes", action="append", metavar="MODE[,MODE]",
+                        help=f"modes to compare (default all: {', '.join(MODES)})")
+    parser.add_argument("--memory", dest="memory_mb", type=int, metavar="MB",
+                        help="memory size of the emulated function (default: the stage's memory_size)")
+    parser.add_argument("--keep-work", action="store_true", help="keep the packages and task roots")
+    return parser
+
+
+def parse_options(argv: list[str]) -> BenchOptions:
+    """Parse ``argv``; argparse exits (status 2) on a bad value, as every zappa command does."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    pick = 1 if args.quick else 0
+
+    def number(name: str, minimum: int) -> int:
+        value = getattr(args, name)
+        value = DEFAULTS[name][pick] if value is None else value
+        if value < minimum:
+            parser.error(f"--{name.replace('_', '-')} must be at least {minimum}")
+        return int(value)
+
+    paths = tuple(args.paths or ["/"])
+    for path in paths:
+        if not path.startswith("/"):
+            parser.error(f"--path {path!r} must start with '/'")
+    try:
+        modes = parse_modes(args.modes)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.archive_path and not args.zip_path:
+        parser.error("--archive goes with --zip")
+    burst = number("burst", 0)
+    burst_envs = number("burst_envs", 0)
+    if burst and burst_envs > burst:
+        parser.error("--burst-envs cannot exceed --burst")
+    return BenchOptions(
+        stage=args.stage,
+        output=Path(args.output),
+        quick=args.quick,
+        environments=number("environments", 1),
+        warm=number("warm", 1),
+        paths=paths,
+        burst=burst,
+        burst_envs=burst_envs,
+        slim=args.slim,
+        modes=modes,
+        zip_path=Path(args.zip_path) if args.zip_path else None,
+        archive_path=Path(args.archive_path) if args.archive_path else None,
+        memory_mb=args.memory_mb,
+        keep_work=args.keep_work,
+    )

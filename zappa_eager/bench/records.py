@@ -1,0 +1,57 @@
+"""Raw measurements, kept as plain dataclasses so bench.json can carry every figure."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class RequestSample:
+    """One request as a CloudWatch user would see it: when it started and how long the caller waited."""
+
+    t_s: float  # seconds since the measurements started
+    latency_ms: float  # client-observed (includes INIT on an on-demand environment's first request)
+    duration_ms: float  # Lambda's Duration (handler only)
+    kind: str  # "first" (first request on a pre-initialized environment), "warm", "cold" (on-demand)
+    path: str
+    env: str
+    status: int | None
+    error: str | None = None
+
+
+@dataclass
+class EnvSample:
+    """One round of one mode: a pre-initialized environment and an on-demand one."""
+
+    mode: str
+    variant: str
+    round: int
+    init_ms: float | None = None  # INIT of the pre-initialized environment
+    first_ms: float | None = None  # its first request
+    warm_ms: list[float] = field(default_factory=list)  # its warm requests
+    warm_median_ms: float | None = None
+    max_rss_mb: float | None = None  # its peak RSS after all requests
+    cold_ms: float | None = None  # on-demand environment: INIT + first request, client-observed
+    cold_init_ms: float | None = None  # ...of which Init Duration
+    cold_rss_mb: float | None = None
+    init_report: dict[str, Any] | None = None  # zappa-eager's report (eager modes only)
+    requests: list[RequestSample] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BurstRequest:
+    """One request of the burst: arrival offset, latency, and whether it waited for a cold start."""
+
+    mode: str
+    t_ms: float  # start offset from the first request of the burst
+    latency_ms: float
+    env: str
+    cold: bool  # waited for an on-demand INIT
+    prewarmed_first: bool  # first request on a pre-initialized environment
+    status: int | None
+    error: str | None = None

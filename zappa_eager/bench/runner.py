@@ -1,0 +1,128 @@
+"""The main scenario on the local Lambda emulator: fresh environments, round-robin over the modes.
+
+Per round and mode: a pre-initialized environment (provisioned concurrency: INIT runs before
+any request) serves its first request and then W warm ones; then an on-demand environment
+serves one request, which waits for INIT (a classic cold start). Modes take turns inside
+each round, starting with a different mode each round, so machine drift (thermal, page
+cache, a browser tab) hits every mode alike. Environments run one at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from zappa_eager.bench.function import FunctionSpec
+from zappa_eager.bench.records import EnvSample, RequestSample
+from zappa_eager.bench.stats import median
+from zappa_eager.bench.variants import Variant
+from zappa_eager.emulator import Emulator, EnvironmentBusy, EnvironmentDead, InvokeResult
+
+
+def failure(result: InvokeResult) -> str | None:
+    """Why a request does not count as served, or None (4xx is the app's answer, not a failure)."""
+    if result.error is not None:
+        return f"{result.error_type}: {result.error_message}"[:300]
+    if result.status_code is None:
+        return "no HTTP response"
+    if result.status_code >= 500:
+        return f"HTTP {result.status_code}"
+    return None
+
+
+def rotated(modes: Sequence[str], round_index: int) -> list[str]:
+    """Round r starts with mode r (mod len): no mode always runs first, or last."""
+    shift = round_index % len(modes) if modes else 0
+    return list(modes[shift:]) + list(modes[:shift])
+
+
+class Clock:
+    """Seconds since the measurements started (the x axis of the chart)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __call__(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _request(environment: Any, function: FunctionSpec, path: str, kind: str, clock: Clock,
+             sample: EnvSample) -> InvokeResult | None:
+    started = clock()
+    try:
+        result: InvokeResult = environment.invoke(function.event(path))
+    except (EnvironmentBusy, EnvironmentDead) as exc:
+        sample.errors.append(f"{kind} {path}: {exc}")
+        return None
+    problem = failure(result)
+    sample.requests.append(RequestSample(
+        t_s=round(started, 4), latency_ms=result.latency_ms, duration_ms=result.duration_ms, kind=kind, path=path,
+        env=result.environment, status=result.status_code, error=problem,
+    ))
+    if problem:
+        sample.errors.append(f"{kind} {path}: {problem}")
+    return result
+
+
+def measure_pre_initialized(emulator: Emulator, function: FunctionSpec, sample: EnvSample, paths: Sequence[str],
+                            warm: int, clock: Clock) -> None:
+    """INIT before traffic, then the first request and W warm ones on the same environment."""
+    environment = emulator.start_environment("provisioned-concurrency")
+    try:
+        sample.init_ms = environment.init_duration_ms
+        if environment.init_error is not None:
+            sample.errors.append(f"init: {environment.init_error.get('errorType')}: "
+                                 f"{environment.init_error.get('errorMessage')}"[:300])
+            return
+        first = _request(environment, function, paths[0], "first", clock, sample)
+        if first is None:
+            return
+        sample.first_ms = first.latency_ms
+        last = first
+        for index in range(warm):
+            result = _request(environment, function, paths[(index + 1) % len(paths)], "warm", clock, sample)
+            if result is None:
+                break
+            sample.warm_ms.append(result.latency_ms)
+            last = result
+        sample.warm_median_ms = median(sample.warm_ms)
+        sample.max_rss_mb = last.max_memory_mb
+        sample.init_report = environment.init_report()
+    finally:
+        environment.stop()
+
+
+def measure_on_demand(emulator: Emulator, function: FunctionSpec, sample: EnvSample, path: str,
+                      clock: Clock) -> None:
+    """A request that finds no environment: it waits for INIT, then is served (client-observed)."""
+    environment = emulator.start_environment("on-demand")
+    try:
+        result = _request(environment, function, path, "cold", clock, sample)
+        if result is not None:
+            sample.cold_ms = result.latency_ms
+            sample.cold_init_ms = result.init_duration_ms
+            sample.cold_rss_mb = result.max_memory_mb
+    finally:
+        environment.stop()
+
+
+def rounds(modes: Sequence[str], count: int) -> Iterator[tuple[int, str]]:
+    for round_index in range(count):
+        for mode in rotated(modes, round_index):
+            yield round_index, mode
+
+
+def run_main(emulators: Mapping[str, Emulator], variant: Variant, function: FunctionSpec, *, environments: int,
+             warm: int, paths: Sequence[str], clock: Clock,
+             on_step: Callable[[str], None] = lambda label: None) -> list[EnvSample]:
+    """N rounds over the modes; ``on_step`` is called after each environment (progress)."""
+    samples: list[EnvSample] = []
+    for round_index, mode in rounds(list(emulators), environments):
+        sample = EnvSample(mode=mode, variant=variant.name, round=round_index + 1)
+        measure_pre_initialized(emulators[mode], function, sample, paths, warm, clock)
+        on_step(f"{variant.name} {mode} env {round_index + 1}/{environments} pre-initialized")
+        measure_on_demand(emulators[mode], function, sample, paths[0], clock)
+        on_step(f"{variant.name} {mode} env {round_index + 1}/{environments} on-demand")
+        samples.append(sample)
+    return samples

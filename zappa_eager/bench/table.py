@@ -1,0 +1,104 @@
+"""The terminal summary, rendered from the bench.json document (so both always agree)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from zappa_eager.report import PHASES
+
+VARIANT_TITLES = {"slim_off": "slim_handler off", "slim_on": "slim_handler on"}
+MAX_ERRORS = 10
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}x" if value >= 10 else f"{value:.2f}x"
+
+
+def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Left-aligned first column, right-aligned numbers."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = []
+    for row in (headers, *rows):
+        pairs = enumerate(zip(row, widths, strict=True))
+        cells = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in pairs]
+        lines.append(indent + "  ".join(cells).rstrip())
+    return lines
+
+
+def modes_table(modes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    headers = ("mode", "INIT ms", "first ms", "warm ms", "cold ms", "first/warm", "cold/upstream cold", "RSS MB")
+    rows = [
+        (mode, fmt_ms(m.get("init_ms")), fmt_ms(m.get("first_ms")), fmt_ms(m.get("warm_ms")),
+         fmt_ms(m.get("cold_ms")), fmt_ratio(m.get("first_over_warm")), fmt_ratio(m.get("cold_over_upstream_cold")),
+         fmt_ms(m.get("max_rss_mb")))
+        for mode, m in modes.items()
+    ]
+    return grid(headers, rows)
+
+
+def burst_table(burst: Mapping[str, Any]) -> list[str]:
+    headers = ("mode", "p50 ms", "p95 ms", "p99 ms", "max ms", "on pre-initialized ms", "cold starts", "errors")
+    rows = [(mode, fmt_ms(b.get("p50_ms")), fmt_ms(b.get("p95_ms")), fmt_ms(b.get("p99_ms")),
+             fmt_ms(b.get("max_ms")), fmt_ms(b.get("prewarmed_first_ms")),
+             f"{b.get('cold_starts', 0)}/{b.get('requests', 0)}", str(b.get("errors", 0)))
+            for mode, b in burst.get("modes", {}).items()]
+    return grid(headers, rows)
+
+
+def phases_table(phases: Mapping[str, Mapping[str, float | None]]) -> list[str]:
+    names = (*PHASES, "total")
+    rows = [(mode, *(fmt_ms(values.get(name)) for name in names)) for mode, values in phases.items()]
+    return grid(("mode", *names), rows)
+
+
+def imports_table(imports: Mapping[str, Any]) -> list[str]:
+    rows = [(str(r["module"]), fmt_ms(r["cumulative_us"] / 1000.0),
+             fmt_ms(r["self_us"] / 1000.0)) for r in imports.get("top_cumulative", [])]
+    return grid(("module", "cumulative ms", "self ms"), rows)
+
+
+def render_table(doc: Mapping[str, Any]) -> str:
+    settings, machine = doc.get("settings", {}), doc.get("machine", {})
+    primary = doc.get("primary_variant")
+    out = [
+        f"zappa bench {doc.get('stage')} ({doc.get('function')}): {settings.get('environments')} environments per "
+        f"mode, {settings.get('warm_requests')} warm requests each, paths {' '.join(settings.get('paths', []))}",
+        f"machine: {machine.get('cpu_model')}, {machine.get('usable_cores')} cores, Python {machine.get('python')}, "
+        f"zappa {machine.get('zappa')}, zappa-eager {machine.get('zappa_eager')}",
+    ]
+    variants = doc.get("variants", {})
+    for name in sorted(variants, key=lambda n: n != primary):
+        title = VARIANT_TITLES.get(name, name) + (" (the stage as configured)" if name == primary else "")
+        out += ["", title, *modes_table(variants[name].get("modes", {}))]
+    out += ["  medians; INIT and first: a pre-initialized (provisioned) environment; warm: its next requests;",
+            "  cold: an on-demand environment's first request, INIT included, as the caller waits for it"]
+    burst = doc.get("burst") or {}
+    if burst.get("modes"):
+        out += ["", f"burst: {burst.get('requests')} concurrent requests, {burst.get('prewarmed')} pre-initialized "
+                    f"environment(s), {VARIANT_TITLES.get(str(burst.get('variant')), burst.get('variant'))}",
+                *burst_table(burst)]
+    phases = {f"{mode}{'' if name == primary else f' ({name})'}": values
+              for name in sorted(variants, key=lambda n: n != primary)
+              for mode, values in variants[name].get("init_phases", {}).items()}
+    if phases:
+        out += ["", "where INIT goes (median ms, from the init report)", *phases_table(phases)]
+    imports = doc.get("imports")
+    if imports and imports.get("top_cumulative"):
+        out += ["", f"top imports by cumulative time (-X importtime, {imports.get('mode')} INIT)",
+                *imports_table(imports)]
+    elif imports and imports.get("error"):
+        out += ["", f"import profile unavailable: {imports['error']}"]
+    errors = doc.get("errors") or []
+    if errors:
+        out += ["", f"{len(errors)} failed request(s) - those figures are not trustworthy:"]
+        out += [f"  {error}" for error in errors[:MAX_ERRORS]]
+        if len(errors) > MAX_ERRORS:
+            out.append(f"  ... and {len(errors) - MAX_ERRORS} more in bench.json")
+    return "\n".join(out)
