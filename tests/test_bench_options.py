@@ -7,16 +7,26 @@ from pathlib import Path
 import pytest
 
 from zappa_eager.bench.modes import MODES, parse_modes
-from zappa_eager.bench.options import parse_options
+from zappa_eager.bench.options import default_burst, machine_cpus, parse_options
 from zappa_eager.bench.variants import extra_excludes, plan_variants
 
 
 def test_defaults() -> None:
     options = parse_options(["dev"])
     assert (options.stage, options.output, options.quick) == ("dev", Path("bench-out"), False)
-    assert (options.environments, options.warm, options.burst, options.burst_envs) == (5, 20, 20, 2)
+    assert (options.environments, options.warm, options.burst_envs) == (5, 20, 2)
+    assert options.burst == min(20, 2 + 3 * machine_cpus())
     assert options.paths == ("/",) and options.slim == "both" and options.modes == MODES
     assert options.zip_path is None and not options.keep_work
+
+
+@pytest.mark.parametrize(("burst_envs", "cpus", "burst"), [(2, 1, 5), (2, 2, 8), (2, 6, 20), (2, 64, 20), (0, 2, 6)])
+def test_default_burst_starts_at_most_three_cold_environments_per_cpu(burst_envs: int, cpus: int, burst: int) -> None:
+    assert default_burst(burst_envs, cpus) == burst
+
+
+def test_an_explicit_burst_is_not_capped() -> None:
+    assert parse_options(["dev", "--burst", "40", "--burst-envs", "4"]).burst == 40
 
 
 def test_quick_is_small_and_explicit_values_win() -> None:

@@ -32,7 +32,7 @@ def env_sample(mode: str, variant: str, round_: int) -> EnvSample:
                      requests=requests)
 
 
-def make_document(*, errors: bool = False) -> dict[str, Any]:
+def make_document(*, errors: bool = False, burst_timeout: bool = False) -> dict[str, Any]:
     variants = []
     for name, slim in (("slim_off", False), ("slim_on", True)):
         samples = [env_sample(mode, name, r) for r in (1, 2, 3) for mode in MODES]
@@ -42,6 +42,9 @@ def make_document(*, errors: bool = False) -> dict[str, Any]:
     burst = {mode: [BurstRequest(mode, 0.0, FIRST[mode], "env-1", False, True, 200)]
              + [BurstRequest(mode, 0.5 * i, 3000.0 + i, f"env-{i + 2}", True, False, 200) for i in range(5)]
              for mode in MODES}
+    if burst_timeout:
+        burst["upstream"][-1] = BurstRequest("upstream", 2.5, 30000.0, "env-7", True, False, None,
+                                             "Sandbox.Timedout: Task timed out after 30.00 seconds")
     rows = [ImportRow("handler", 25000, 1_000_000, 0), ImportRow("django", 2000, 300_000, 1)]
     settings = {"environments": 3, "warm_requests": 3, "paths": ["/"], "burst_requests": 6, "burst_prewarmed": 1}
     machine = {"cpu_model": "Test CPU", "cores": 2, "usable_cores": 2, "python": "3.11.7", "zappa": "0.63.0",
@@ -109,7 +112,15 @@ def test_table_shows_each_variant_mode_burst_phases_and_imports() -> None:
 
 
 def test_table_warns_about_failed_requests() -> None:
-    assert "1 failed request(s)" in render_table(make_document(errors=True))
+    text = render_table(make_document(errors=True))
+    assert "1 failed request(s)" in text
+    assert "smaller --burst" not in text
+
+
+def test_a_burst_timeout_suggests_a_smaller_burst() -> None:
+    doc = make_document(burst_timeout=True)
+    assert doc["errors"] == ["burst upstream env-7: Sandbox.Timedout: Task timed out after 30.00 seconds"]
+    assert "run again with a smaller --burst than 6" in render_table(doc)
 
 
 def test_chart_is_a_png(tmp_path: Path) -> None:

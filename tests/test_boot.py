@@ -30,12 +30,14 @@ def test_import_builds_the_app_and_warms_it_before_any_event(tmp_path: Path) -> 
     assert result["urlconf_loaded"] is True
     report = the_report(result)
     assert report["ok"] is True and report["event"] == "init"
-    assert report["warmup"][0]["path"] == "/healthz" and report["warmup"][0]["status"] == 200
+    # Two passes by default (eager_init_warmup_rounds): the second runs what the first filled.
+    assert [(w["path"], w["status"], w["round"]) for w in report["warmup"]] == [("/healthz", 200, 1),
+                                                                               ("/healthz", 200, 2)]
     for phase in ("imports", "settings", "remote_env", "archive", "app", "warmup", "total"):
         assert f"{phase}_ms" in report
     assert report["app_ms"] > 0 and report["warmup_ms"] > 0
     # The warm-up went through the app (marked), then the user's requests.
-    assert result["served"] == ["/healthz", "/", "/"]
+    assert result["served"] == ["/healthz", "/healthz", "/", "/"]
     first = result["responses"][0]["response"]
     assert first["statusCode"] == 200 and "Hello from djsite" in first["body"]
     # The first invoke imports none of the project's modules: INIT already did.
@@ -79,9 +81,20 @@ def test_failing_warmup_is_logged_and_init_succeeds(tmp_path: Path) -> None:
     result = run_probe(root, [HTTP_HOME])
     report = the_report(result)
     assert report["ok"] is True
-    assert [w["status"] for w in report["warmup"]] == [500, 200]
+    assert [w["status"] for w in report["warmup"]] == [500, 200, 500, 200]
     assert "warm-up GET /boom failed" in result["stdout"]
     assert result["responses"][0]["response"]["statusCode"] == 200
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_warmup_rounds_repeat_the_whole_list(tmp_path: Path, rounds: int) -> None:
+    stage = base_stage(eager_init_warmup=["/healthz", "/"], eager_init_warmup_rounds=rounds)
+    result = run_probe(make_task_root(tmp_path, stage), [HTTP_HOME])
+    assert result["served"] == ["/healthz", "/"] * rounds + ["/"]
+    report = the_report(result)
+    assert [w["round"] for w in report["warmup"]] == [r for r in range(1, rounds + 1) for _ in range(2)]
+    human = next(line for line in result["stdout"].splitlines() if line.startswith("[zappa-eager] init "))
+    assert human.endswith("warmup=[GET /healthz -> 200, GET / -> 200]" + (f" x{rounds}" if rounds > 1 else ""))
 
 
 def test_eager_init_false_behaves_like_upstream(tmp_path: Path) -> None:
@@ -151,7 +164,7 @@ def test_slim_handler_archive_is_unpacked_during_init(tmp_path: Path, moto_endpo
     result = run_probe(root, [HTTP_HOME], env=probe_env)
     report = the_report(result)
     assert report["ok"] is True and report["archive_ms"] > 0
-    assert result["built_at_import"] is True and result["served"] == ["/healthz", "/"]
+    assert result["built_at_import"] is True and result["served"] == ["/healthz", "/healthz", "/"]
     assert result["responses"][0]["response"]["statusCode"] == 200
     assert (lambda_tmp / "djsite" / "djsite" / "urls.py").exists()
 
@@ -177,5 +190,5 @@ def test_app_function_wsgi_and_asgi_are_built_at_import(tmp_path: Path, function
     assert the_report(result)["warmup"][0]["status"] == 200
     response = result["responses"][0]["response"]
     assert response["statusCode"] == 200 and response["body"] == f"{app_type} /hello"
-    assert result["served"] == ["/warm", "/hello"]
+    assert result["served"] == ["/warm", "/warm", "/hello"]
     assert result["new_modules"][0] == []

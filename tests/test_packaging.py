@@ -102,7 +102,7 @@ def test_packaged_zip_boots_eagerly_in_an_isolated_interpreter(fresh_venv: Path,
                           env={"PATH": os.environ["PATH"], "DJSITE_DB": str(tmp_path / "db.sqlite3"),
                                "HOME": str(tmp_path)}, timeout=120)
     assert "BUILT True True" in proc.stdout, proc.stdout + proc.stderr
-    assert "warmup=[GET /healthz -> 200]" in proc.stdout
+    assert "warmup=[GET /healthz -> 200] x2" in proc.stdout
 
 
 def test_eager_init_false_packages_upstreams_handler_unmodified(fresh_venv: Path, project: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from zappa_eager.settings import (
 def test_defaults_are_eager_with_no_warmup_and_lazy_errors() -> None:
     settings = parse_eager_settings({}, "dev")
     assert settings.enabled is True and settings.warmup == () and settings.on_error == "lazy"
+    assert settings.warmup_rounds == 2
 
 
 def test_warmup_accepts_paths_and_request_objects() -> None:
@@ -53,6 +55,11 @@ def test_warmup_accepts_paths_and_request_objects() -> None:
         ({"eager_init_on_error": "ignore"}, "eager_init_on_error", '"lazy"'),
         ({"eager_init_warmup_after_restore": "true"}, "eager_init_warmup_after_restore", "true or false"),
         ({"eager_init_warmup_after_restore": True}, "eager_init_warmup_after_restore", "add eager_init_warmup"),
+        ({"eager_init_warmup_rounds": 0}, "eager_init_warmup_rounds", '"eager_init_warmup_rounds": 2'),
+        ({"eager_init_warmup_rounds": 11}, "eager_init_warmup_rounds", "from 1 to 10"),
+        ({"eager_init_warmup_rounds": "2"}, "eager_init_warmup_rounds", "from 1 to 10"),
+        ({"eager_init_warmup_rounds": True}, "eager_init_warmup_rounds", "from 1 to 10"),
+        ({"eager_init_warmup_rounds": 1.5}, "eager_init_warmup_rounds", "from 1 to 10"),
     ],
 )
 def test_bad_values_name_setting_value_and_fix(config: dict[str, Any], setting: str, fix: str) -> None:
@@ -66,7 +73,8 @@ def test_bad_values_name_setting_value_and_fix(config: dict[str, Any], setting: 
 
 def test_rendered_lines_are_python_literals() -> None:
     settings = parse_eager_settings(
-        {"eager_init_warmup": [{"path": "/it's", "headers": {"X-Quote": '"'}}], "eager_init_on_error": "raise"}, "dev"
+        {"eager_init_warmup": [{"path": "/it's", "headers": {"X-Quote": '"'}}], "eager_init_on_error": "raise",
+         "eager_init_warmup_rounds": 3}, "dev"
     )
     namespace: dict[str, Any] = {}
     exec(render_settings_lines(settings, "PublishedVersions"), namespace)  # noqa: S102 - our own output
@@ -75,6 +83,7 @@ def test_rendered_lines_are_python_literals() -> None:
         {"method": "GET", "path": "/it's", "headers": {"X-Quote": '"'}, "body": None}
     ]
     assert namespace["EAGER_INIT_ON_ERROR"] == "raise"
+    assert namespace["EAGER_INIT_WARMUP_ROUNDS"] == 3
     assert namespace["SNAP_START"] == "PublishedVersions"
 
 
@@ -111,3 +120,25 @@ def test_cli_rejects_bad_eager_settings_before_creating_any_aws_client(tmp_path,
         with pytest.raises(click.ClickException) as raised:
             cli.load_settings("zappa_settings.json")
         assert message in raised.value.message
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("settings_file", ["zappa_settings.example.json", "examples/django_app/zappa_settings.json"])
+def test_shipped_settings_files_pass_validation(settings_file: str) -> None:
+    """Every stage of the settings files we tell users to copy is valid, ``extends`` resolved as upstream does."""
+    from zappa_eager.cli import EagerZappaCLI
+    from zappa_eager.provisioning import parse_provisioned_concurrency
+
+    cli = EagerZappaCLI()
+    cli.load_settings_file(str(ROOT / settings_file))
+    stages = list(cli.zappa_settings)
+    assert stages
+    for stage in stages:
+        cli.api_stage = stage
+        config = cli.stage_config
+        parse_eager_settings(config, stage)
+        check_snap_start_runtime(config, stage, "python3.12")
+        parse_provisioned_concurrency(config.get("provisioned_concurrency"), stage, config.get("lambda_concurrency"),
+                                      config.get("snap_start"))

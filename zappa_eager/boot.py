@@ -84,6 +84,10 @@ def _warmup_specs(settings: ModuleType) -> list[Mapping[str, Any]]:
     return [s if isinstance(s, Mapping) else {"method": "GET", "path": str(s)} for s in specs]
 
 
+def _warmup_rounds(settings: ModuleType) -> int:
+    return int(getattr(settings, "EAGER_INIT_WARMUP_ROUNDS", 1) or 1)
+
+
 def snap_start_enabled(settings: ModuleType) -> bool:
     value = getattr(settings, "SNAP_START", None)
     return bool(value) and value != "None"
@@ -171,14 +175,14 @@ class EagerRuntime:
             return []
         host = getattr(settings, "DOMAIN", None) or "localhost"
         with timer.phase("warmup"):
-            return run_warmup(self.handler, specs, host)
+            return run_warmup(self.handler, specs, host, _warmup_rounds(settings))
 
     def warm_again(self) -> list[WarmupResult]:
         """Re-run the warm-up (after a SnapStart restore)."""
         if self.settings is None or self.handler is None:
             return []
         host = getattr(self.settings, "DOMAIN", None) or "localhost"
-        return run_warmup(self.handler, _warmup_specs(self.settings), host)
+        return run_warmup(self.handler, _warmup_specs(self.settings), host, _warmup_rounds(self.settings))
 
     def _finish(
         self,

@@ -63,10 +63,11 @@ class WarmupResult:
     status: int | None
     ms: float
     error: str | None = None
+    round: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "status": self.status, "ms": round(self.ms, 2),
-                "error": self.error}
+                "error": self.error, "round": self.round}
 
 
 @dataclass
@@ -106,7 +107,11 @@ class InitReport:
         status = "ok" if self.ok else f"FAILED: {self.error}"
         warm = ""
         if self.warmup:
-            warm = " warmup=[" + ", ".join(f"{w.method} {w.path} -> {w.status}" for w in self.warmup) + "]"
+            rounds = max(w.round for w in self.warmup)
+            last = [w for w in self.warmup if w.round == rounds]  # the statuses the first user will see
+            warm = " warmup=[" + ", ".join(f"{w.method} {w.path} -> {w.status}" for w in last) + "]"
+            if rounds > 1:
+                warm += f" x{rounds}"
         return f"[zappa-eager] {self.event} {self.total_ms:.1f} ms ({parts}{extras} ms) {status}{warm}"
 
     def emf_line(self) -> str:

@@ -17,7 +17,12 @@ ON_ERROR_CHOICES = ("lazy", "raise")
 WARMUP_KEYS = ("method", "path", "headers", "body")
 
 #: Every stage key this package adds; all others belong to upstream.
-EAGER_KEYS = ("eager_init", "eager_init_warmup", "eager_init_on_error", "eager_init_warmup_after_restore")
+EAGER_KEYS = ("eager_init", "eager_init_warmup", "eager_init_warmup_rounds", "eager_init_on_error",
+              "eager_init_warmup_after_restore")
+#: Default passes over ``eager_init_warmup``: the second pass runs what the first one filled
+#: (a response served from the cache it just wrote, per-process caches read back).
+DEFAULT_WARMUP_ROUNDS = 2
+MAX_WARMUP_ROUNDS = 10
 
 
 class EagerSettingsError(ValueError):
@@ -41,6 +46,7 @@ class EagerSettings:
     warmup: tuple[WarmupRequest, ...] = ()
     on_error: str = "lazy"
     warmup_after_restore: bool = False
+    warmup_rounds: int = DEFAULT_WARMUP_ROUNDS
 
 
 def _fail(stage: str, setting: str, value: Any, problem: str, fix: str) -> EagerSettingsError:
@@ -120,7 +126,13 @@ def parse_eager_settings(stage_config: Mapping[str, Any], stage: str) -> EagerSe
     if after_restore and not warmup:
         raise _fail(stage, "eager_init_warmup_after_restore", after_restore, "there are no warm-up requests to repeat",
                     "add eager_init_warmup requests or remove this setting")
-    return EagerSettings(enabled=enabled, warmup=warmup, on_error=on_error, warmup_after_restore=after_restore)
+    rounds = stage_config.get("eager_init_warmup_rounds", DEFAULT_WARMUP_ROUNDS)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_WARMUP_ROUNDS:
+        raise _fail(stage, "eager_init_warmup_rounds", rounds,
+                    f"expected a whole number from 1 to {MAX_WARMUP_ROUNDS}",
+                    f'use e.g. "eager_init_warmup_rounds": {DEFAULT_WARMUP_ROUNDS} (1 sends each warm-up request once)')
+    return EagerSettings(enabled=enabled, warmup=warmup, on_error=on_error, warmup_after_restore=after_restore,
+                         warmup_rounds=rounds)
 
 
 def check_snap_start_runtime(stage_config: Mapping[str, Any], stage: str, default_runtime: str) -> None:
@@ -144,6 +156,7 @@ def render_settings_lines(settings: EagerSettings, snap_start: str | None) -> st
     return (
         f"EAGER_INIT={settings.enabled!r}\n"
         f"EAGER_INIT_WARMUP={[w.as_dict() for w in settings.warmup]!r}\n"
+        f"EAGER_INIT_WARMUP_ROUNDS={settings.warmup_rounds!r}\n"
         f"EAGER_INIT_ON_ERROR={settings.on_error!r}\n"
         f"EAGER_INIT_WARMUP_AFTER_RESTORE={settings.warmup_after_restore!r}\n"
         f"SNAP_START={str(snap_start or 'None')!r}\n"

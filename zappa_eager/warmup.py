@@ -69,8 +69,20 @@ def warmup_event(spec: Mapping[str, Any], default_host: str) -> dict[str, Any]:
     }
 
 
-def run_warmup(handler: Any, specs: list[Mapping[str, Any]], default_host: str) -> list[WarmupResult]:
-    """Send each request through ``LambdaHandler.handler``; failures are recorded, never raised."""
+def run_warmup(handler: Any, specs: list[Mapping[str, Any]], default_host: str,
+               rounds: int = 1) -> list[WarmupResult]:
+    """Send each request through ``LambdaHandler.handler``, ``rounds`` times over; failures are recorded, never raised.
+
+    One pass leaves the paths that only a repeat takes cold: a cached response is written on
+    the first pass and read back on the second, as it will be for the first user.
+    """
+    results: list[WarmupResult] = []
+    for round_ in range(1, max(rounds, 1) + 1):
+        results.extend(_one_round(handler, specs, default_host, round_))
+    return results
+
+
+def _one_round(handler: Any, specs: list[Mapping[str, Any]], default_host: str, round_: int) -> list[WarmupResult]:
     results: list[WarmupResult] = []
     for index, spec in enumerate(specs):
         event = warmup_event(spec, default_host)
@@ -90,7 +102,7 @@ def run_warmup(handler: Any, specs: list[Mapping[str, Any]], default_host: str) 
             error = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
         ms = (time.perf_counter() - started) * 1000.0
-        results.append(WarmupResult(event["httpMethod"], event["path"], status, ms, error))
+        results.append(WarmupResult(event["httpMethod"], event["path"], status, ms, error, round_))
         if error:
             print(f"[zappa-eager] warm-up {event['httpMethod']} {event['path']} failed: {error}", flush=True)
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,29 @@ from zappa_eager.bench.modes import MODES, parse_modes
 SLIM_CHOICES = ("stage", "on", "off", "both")
 
 #: (normal, --quick) defaults: --quick is what CI runs, to check the output, not the speed.
+#: The normal burst is capped by ``default_burst`` on small machines.
 DEFAULTS = {"environments": (5, 2), "warm": (20, 5), "burst": (20, 6), "burst_envs": (2, 1)}
+#: On-demand cold starts per CPU in the default burst.
+COLD_STARTS_PER_CPU = 3
+
+
+def machine_cpus() -> int:
+    """CPUs this process may run on (the affinity mask, as a container limits it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_burst(burst_envs: int, cpus: int) -> int:
+    """The burst size when ``--burst`` is not given: 20, or fewer on a small machine.
+
+    On Lambda every environment has its own CPU; here the burst's cold starts share this
+    machine's. Twenty concurrent cold starts on 2 CPUs take ~10x a single one and a
+    slim_handler project then exceeds the function timeout, so by default the burst starts at
+    most ``COLD_STARTS_PER_CPU`` environments per CPU.
+    """
+    return min(DEFAULTS["burst"][0], burst_envs + COLD_STARTS_PER_CPU * max(cpus, 1))
 
 
 @dataclass(frozen=True)
@@ -49,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warm", type=int, metavar="N", help="warm requests per environment (default 20)")
     parser.add_argument("--path", dest="paths", action="append", metavar="PATH",
                         help="request path (default /); repeat to cycle through several")
-    parser.add_argument("--burst", type=int, metavar="K", help="concurrent requests in the burst (default 20)")
+    parser.add_argument("--burst", type=int, metavar="K",
+                        help="concurrent requests in the burst (default 20, at most P + 3 per CPU)")
     parser.add_argument("--burst-envs", type=int, metavar="P", help="pre-initialized environments (default 2)")
     parser.add_argument("--slim", choices=SLIM_CHOICES, default="both",
                         help="slim_handler variants: as the stage says, on, off, or both (default)")
@@ -84,8 +108,10 @@ def parse_options(argv: list[str]) -> BenchOptions:
         parser.error(str(exc))
     if args.archive_path and not args.zip_path:
         parser.error("--archive goes with --zip")
-    burst = number("burst", 0)
     burst_envs = number("burst_envs", 0)
+    if args.burst is None and not args.quick:
+        args.burst = default_burst(burst_envs, machine_cpus())
+    burst = number("burst", 0)
     if burst and burst_envs > burst:
         parser.error("--burst-envs cannot exceed --burst")
     return BenchOptions(
