@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from zappa_eager.bench.machine import usable_cpus
 from zappa_eager.bench.modes import MODES, parse_modes
-from zappa_eager.bench.options import default_burst, machine_cpus, parse_options
+from zappa_eager.bench.options import default_burst, parse_options
 from zappa_eager.bench.variants import extra_excludes, plan_variants
 
 
@@ -15,7 +16,7 @@ def test_defaults() -> None:
     options = parse_options(["dev"])
     assert (options.stage, options.output, options.quick) == ("dev", Path("bench-out"), False)
     assert (options.environments, options.warm, options.burst_envs) == (5, 20, 2)
-    assert options.burst == min(20, 2 + 3 * machine_cpus())
+    assert options.burst == min(20, 2 + 3 * usable_cpus())
     assert options.paths == ("/",) and options.slim == "both" and options.modes == MODES
     assert options.zip_path is None and not options.keep_work
 

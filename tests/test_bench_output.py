@@ -44,7 +44,7 @@ def make_document(*, errors: bool = False, burst_timeout: bool = False) -> dict[
              for mode in MODES}
     if burst_timeout:
         burst["upstream"][-1] = BurstRequest("upstream", 2.5, 30000.0, "env-7", True, False, None,
-                                             "Sandbox.Timedout: Task timed out after 30.00 seconds")
+                                             "Sandbox.Timedout: Task timed out after 30.00 seconds", timed_out=True)
     rows = [ImportRow("handler", 25000, 1_000_000, 0), ImportRow("django", 2000, 300_000, 1)]
     settings = {"environments": 3, "warm_requests": 3, "paths": ["/"], "burst_requests": 6, "burst_prewarmed": 1}
     machine = {"cpu_model": "Test CPU", "cores": 2, "usable_cores": 2, "python": "3.11.7", "zappa": "0.63.0",
@@ -120,6 +120,7 @@ def test_table_warns_about_failed_requests() -> None:
 def test_a_burst_timeout_suggests_a_smaller_burst() -> None:
     doc = make_document(burst_timeout=True)
     assert doc["errors"] == ["burst upstream env-7: Sandbox.Timedout: Task timed out after 30.00 seconds"]
+    assert doc["burst"]["modes"]["upstream"]["timeouts"] == 1
     assert "run again with a smaller --burst than 6" in render_table(doc)
 
 

@@ -85,6 +85,7 @@ def _warmup_specs(settings: ModuleType) -> list[Mapping[str, Any]]:
 
 
 def _warmup_rounds(settings: ModuleType) -> int:
+    # Packages built before eager_init_warmup_rounds existed send the list once.
     return int(getattr(settings, "EAGER_INIT_WARMUP_ROUNDS", 1) or 1)
 
 
@@ -173,16 +174,18 @@ class EagerRuntime:
         if on_demand and elapsed > ON_DEMAND_WARMUP_BUDGET_S:
             notes.append(f"warm-up skipped: INIT already took {elapsed:.1f} s of the 10 s on-demand limit")
             return []
-        host = getattr(settings, "DOMAIN", None) or "localhost"
         with timer.phase("warmup"):
-            return run_warmup(self.handler, specs, host, _warmup_rounds(settings))
+            return self._send_warmup(settings, specs)
 
     def warm_again(self) -> list[WarmupResult]:
         """Re-run the warm-up (after a SnapStart restore)."""
         if self.settings is None or self.handler is None:
             return []
-        host = getattr(self.settings, "DOMAIN", None) or "localhost"
-        return run_warmup(self.handler, _warmup_specs(self.settings), host, _warmup_rounds(self.settings))
+        return self._send_warmup(self.settings, _warmup_specs(self.settings))
+
+    def _send_warmup(self, settings: ModuleType, specs: list[Mapping[str, Any]]) -> list[WarmupResult]:
+        host = getattr(settings, "DOMAIN", None) or "localhost"
+        return run_warmup(self.handler, specs, host, _warmup_rounds(settings))
 
     def _finish(
         self,

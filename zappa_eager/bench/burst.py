@@ -52,7 +52,7 @@ def run_burst(emulator: Emulator, mode: str, event: Callable[[str], dict[str, An
     """Fire ``requests`` concurrent requests at ``prewarmed`` pre-initialized environments."""
     router = Router(emulator, [emulator.start_environment("provisioned-concurrency") for _ in range(prewarmed)])
     gate = threading.Barrier(requests)
-    raw: list[tuple[float, float, str, bool, bool, int | None, str | None] | None] = [None] * requests
+    raw: list[tuple[float, float, str, bool, bool, int | None, str | None, bool] | None] = [None] * requests
 
     def one(index: int) -> None:
         path = paths[index % len(paths)]
@@ -63,11 +63,11 @@ def run_burst(emulator: Emulator, mode: str, event: Callable[[str], dict[str, An
             result = environment.invoke(event(path))
         except Exception as exc:  # a dead environment is a failed request, not a crashed benchmark
             raw[index] = (started, (time.perf_counter() - started) * 1000.0, environment.name, False, first, None,
-                          f"{type(exc).__name__}: {exc}"[:300])
+                          f"{type(exc).__name__}: {exc}"[:300], False)
             return
         router.release(environment)
         raw[index] = (started, (time.perf_counter() - started) * 1000.0, environment.name,
-                      result.init_duration_ms is not None, first, result.status_code, failure(result))
+                      result.init_duration_ms is not None, first, result.status_code, failure(result), result.timed_out)
 
     threads = [threading.Thread(target=one, args=(i,), name=f"zappa-bench-burst-{i}") for i in range(requests)]
     try:
@@ -82,6 +82,6 @@ def run_burst(emulator: Emulator, mode: str, event: Callable[[str], dict[str, An
     origin = min((r[0] for r in done), default=0.0)
     return [
         BurstRequest(mode=mode, t_ms=(started - origin) * 1000.0, latency_ms=latency, env=env, cold=cold,
-                     prewarmed_first=first, status=status, error=error)
-        for started, latency, env, cold, first, status, error in done
+                     prewarmed_first=first, status=status, error=error, timed_out=timed_out)
+        for started, latency, env, cold, first, status, error, timed_out in done
     ]

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zappa_eager.bench.table import fmt_ms as _label
 from zappa_eager.report import PHASES
 
 MODE_COLORS = {"upstream": "#d62728", "upstream-env": "#ff7f0e", "eager": "#1f77b4", "eager+warmup": "#2ca02c"}
@@ -24,12 +25,6 @@ KIND_STYLE: dict[str, dict[str, Any]] = {
              "zorder": 3},
 }
 PHASE_COLORS = ("#9edae5", "#c7c7c7", "#dbdb8d", "#ffbb78", "#aec7e8", "#98df8a")
-
-
-def _label(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def _timeline(axes: Sequence[Any], doc: Mapping[str, Any], modes: Sequence[str]) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec
+from zappa_eager.bench.runner import init_failure
 from zappa_eager.emulator import Emulator
 
 _LINE = re.compile(r"import time:\s*(\d+)\s*\|\s*(\d+)\s*\|( *)(\S.*?)\s*$")
@@ -72,5 +73,5 @@ def profile_imports(task_root: Path, function: FunctionSpec, env: Mapping[str, s
     finally:
         probe.unlink(missing_ok=True)
     if error is not None:
-        return rows, f"{error.get('errorType')}: {error.get('errorMessage')}"[:300]
+        return rows, init_failure(error)
     return rows, None if rows else "no import profile in the environment's output"

@@ -40,12 +40,19 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (the affinity mask, as a container limits it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def machine_info() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count(),
-        "usable_cores": usable,
+        "usable_cores": usable_cpus(),
         "memory_gb": _memory_gb(),
         "platform": platform.platform(),
         "python": sys.version.split()[0],

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from zappa_eager.bench.machine import usable_cpus
 from zappa_eager.bench.modes import MODES, parse_modes
 
 SLIM_CHOICES = ("stage", "on", "off", "both")
@@ -16,14 +16,6 @@ SLIM_CHOICES = ("stage", "on", "off", "both")
 DEFAULTS = {"environments": (5, 2), "warm": (20, 5), "burst": (20, 6), "burst_envs": (2, 1)}
 #: On-demand cold starts per CPU in the default burst.
 COLD_STARTS_PER_CPU = 3
-
-
-def machine_cpus() -> int:
-    """CPUs this process may run on (the affinity mask, as a container limits it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def default_burst(burst_envs: int, cpus: int) -> int:
@@ -110,7 +102,7 @@ def parse_options(argv: list[str]) -> BenchOptions:
         parser.error("--archive goes with --zip")
     burst_envs = number("burst_envs", 0)
     if args.burst is None and not args.quick:
-        args.burst = default_burst(burst_envs, machine_cpus())
+        args.burst = default_burst(burst_envs, usable_cpus())
     burst = number("burst", 0)
     if burst and burst_envs > burst:
         parser.error("--burst-envs cannot exceed --burst")

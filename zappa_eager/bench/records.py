@@ -55,3 +55,4 @@ class BurstRequest:
     prewarmed_first: bool  # first request on a pre-initialized environment
     status: int | None
     error: str | None = None
+    timed_out: bool = False  # killed at the function timeout

@@ -31,6 +31,11 @@ def failure(result: InvokeResult) -> str | None:
     return None
 
 
+def init_failure(error: Mapping[str, Any]) -> str:
+    """An INIT (or restore) error as one short line: ``errorType: errorMessage``."""
+    return f"{error.get('errorType')}: {error.get('errorMessage')}"[:300]
+
+
 def rotated(modes: Sequence[str], round_index: int) -> list[str]:
     """Round r starts with mode r (mod len): no mode always runs first, or last."""
     shift = round_index % len(modes) if modes else 0
@@ -72,8 +77,7 @@ def measure_pre_initialized(emulator: Emulator, function: FunctionSpec, sample: 
     try:
         sample.init_ms = environment.init_duration_ms
         if environment.init_error is not None:
-            sample.errors.append(f"init: {environment.init_error.get('errorType')}: "
-                                 f"{environment.init_error.get('errorMessage')}"[:300])
+            sample.errors.append(f"init: {init_failure(environment.init_error)}")
             return
         first = _request(environment, function, paths[0], "first", clock, sample)
         if first is None:

@@ -99,4 +99,5 @@ def summarize_burst(requests: Sequence[BurstRequest]) -> dict[str, Any]:
         "cold_starts": sum(1 for r in requests if r.cold),
         "prewarmed_first": sum(1 for r in requests if r.prewarmed_first),
         "errors": sum(1 for r in requests if r.error),
+        "timeouts": sum(1 for r in requests if r.timed_out),
     }

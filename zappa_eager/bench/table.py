@@ -101,7 +101,7 @@ def render_table(doc: Mapping[str, Any]) -> str:
         out += [f"  {error}" for error in errors[:MAX_ERRORS]]
         if len(errors) > MAX_ERRORS:
             out.append(f"  ... and {len(errors) - MAX_ERRORS} more in bench.json")
-        if any(str(e).startswith("burst ") and "Timedout" in str(e) for e in errors):
+        if any(entry.get("timeouts") for entry in burst.get("modes", {}).values()):
             out.append(f"  the burst's cold starts share this machine's CPUs (Lambda gives each its own): "
                        f"run again with a smaller --burst than {burst.get('requests')}")
     return "\n".join(out)

@@ -49,6 +49,8 @@ from .runtime_api import Invocation, PostedError, RuntimeAPIServer, RuntimeState
 
 #: SnapStart gives after-restore hooks 10 seconds.
 RESTORE_LIMIT_S = 10.0
+#: Lambda's errorType for a phase or an invoke that ran out of time.
+TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
 
 
 class EnvironmentDead(RuntimeError):
@@ -335,7 +337,7 @@ class Environment:
             return
         self.init_duration_ms = limit * 1000.0
         self._kill()
-        self._fail_init({"errorType": "Sandbox.Timedout",
+        self._fail_init({"errorType": TIMEOUT_ERROR_TYPE,
                          "errorMessage": f"INIT phase timed out after {limit:.2f} seconds"}, "timeout")
 
     def _fail_init(self, error: dict[str, Any], status: str) -> None:
@@ -372,7 +374,7 @@ class Environment:
         elif state.exited:
             error = self._exit_error(None, exit_code)
         else:
-            error = {"errorType": "Sandbox.Timedout",
+            error = {"errorType": TIMEOUT_ERROR_TYPE,
                      "errorMessage": f"Restore phase timed out after {RESTORE_LIMIT_S:.2f} seconds"}
         self.restore_error = error
         self.dead_reason = f"restore failed: {error.get('errorType')}"
@@ -457,7 +459,7 @@ class Environment:
             self.dead_reason = f"timed out after {timeout:.2f} s"
             message = f"Task timed out after {timeout:.2f} seconds"
             self._logs.add(f"{_iso_now()} {request_id} {message}")
-            result.error = {"errorType": "Sandbox.Timedout",
+            result.error = {"errorType": TIMEOUT_ERROR_TYPE,
                             "errorMessage": f"RequestId: {request_id} Error: {message}"}
             result.payload, result.error_phase, result.timed_out, status = result.error, "invoke", True, "timeout"
         finished = invocation.finished_at or now
