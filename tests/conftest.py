@@ -100,14 +100,17 @@ def make_task_root(tmp_path: Path, stage_config: dict[str, Any], *, with_project
 
 def run_probe(task_root: Path, actions: list[dict[str, Any]], env: dict[str, str] | None = None,
               expect_exit: int = 0) -> dict[str, Any]:
-    """Import ``handler`` in a fresh interpreter (one Lambda environment) and run ``actions``."""
+    """Import ``handler`` in a fresh interpreter (one pre-initialized Lambda environment) and run ``actions``.
+
+    Pass ``env={"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}`` for an INIT a caller waits for.
+    """
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO")}
     private_tmp = task_root.parent / "env-tmp"
     private_tmp.mkdir(exist_ok=True)
     environment.update(
         PYTHONPATH=str(task_root),
         AWS_LAMBDA_FUNCTION_NAME="djsite-dev",
-        AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
+        AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency",
         DJSITE_DB=str(task_root.parent / "db.sqlite3"),
         TMPDIR=str(private_tmp),
     )

@@ -45,6 +45,29 @@ def test_import_builds_the_app_and_warms_it_before_any_event(tmp_path: Path) -> 
     assert result["tooling_modules"] == []
 
 
+@pytest.mark.parametrize(("policy", "rounds"), [(None, []), ("skip", []), ("once", [1]), ("full", [1, 2])])
+def test_on_demand_init_warms_up_as_eager_init_warmup_on_demand_says(tmp_path: Path, policy: str | None,
+                                                                     rounds: list[int]) -> None:
+    """A caller waits for an on-demand INIT: by default it skips the warm-up (primed, not warmed)."""
+    stage = base_stage(eager_init_warmup=["/healthz"])
+    if policy is not None:
+        stage["eager_init_warmup_on_demand"] = policy
+    root = make_task_root(tmp_path, stage)
+    result = run_probe(root, [HTTP_HOME], env={"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"})
+    report = the_report(result)
+    assert [w["round"] for w in report["warmup"]] == rounds
+    assert result["urlconf_loaded"] is True  # the cheap part (URL resolver, templates) always runs
+    assert result["served"] == ["/healthz"] * len(rounds) + ["/"]
+    if not rounds:
+        assert "warm-up skipped: on-demand INIT" in result["stdout"]
+
+
+def test_snap_start_init_keeps_the_full_warm_up(tmp_path: Path) -> None:
+    root = make_task_root(tmp_path, base_stage(eager_init_warmup=["/healthz"]))
+    result = run_probe(root, [HTTP_HOME], env={"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"})
+    assert [w["round"] for w in the_report(result)["warmup"]] == [1, 2]
+
+
 def test_human_and_emf_lines_are_logged_once(tmp_path: Path) -> None:
     root = make_task_root(tmp_path, base_stage())
     result = run_probe(root, [HTTP_HEALTH])

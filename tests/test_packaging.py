@@ -100,7 +100,8 @@ def test_packaged_zip_boots_eagerly_in_an_isolated_interpreter(fresh_venv: Path,
     )
     proc = subprocess.run([sys.executable, "-I", "-c", script], cwd=task, capture_output=True, text=True,
                           env={"PATH": os.environ["PATH"], "DJSITE_DB": str(tmp_path / "db.sqlite3"),
-                               "HOME": str(tmp_path)}, timeout=120)
+                               "HOME": str(tmp_path), "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency"},
+                          timeout=120)
     assert "BUILT True True" in proc.stdout, proc.stdout + proc.stderr
     assert "warmup=[GET /healthz -> 200] x2" in proc.stdout
 
@@ -135,6 +136,97 @@ def test_slim_handler_zip_has_our_handler_and_runtime(fresh_venv: Path, project:
     assert tarballs, list(project.iterdir())
     with tarfile.open(tarballs[-1]) as archive:
         assert "djsite/settings.py" in archive.getnames()
+
+
+#: Imports the handler from a read-only task root (``-B``: Python writes nothing, as on /var/task) and
+#: counts the modules compiled from source because no valid bytecode was there.
+COUNT_SOURCE_COMPILES = r"""
+import importlib._bootstrap_external as ext, sys
+compiled = []
+original = ext.SourceLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return original(self, data, path, *args, **kwargs)
+ext.SourceLoader.source_to_code = counting
+sys.path.insert(0, '.')
+import handler, zappa.handler as u
+print('BUILT', u.global_handler is not None)
+print('COMPILED', len(compiled), compiled[:5])
+"""
+
+TOOLING_FILES = ("zappa_eager/cli.py", "zappa_eager/settings.py", "zappa_eager/bench/", "zappa_eager/emulator/",
+                 "zappa_eager/packaging/", "troposphere/", "pip/", "setuptools/", "cfn_flip/", "argcomplete/", "tqdm/",
+                 "moto/", "matplotlib/", "numpy/", "awslambdaric/", "pytest/", "mypy/")
+
+
+def compiled_on_import(task: Path, tmp_path: Path) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-I", "-B", "-c", COUNT_SOURCE_COMPILES], cwd=task, capture_output=True,
+                          text=True, env={"PATH": os.environ["PATH"], "DJSITE_DB": str(tmp_path / "db.sqlite3"),
+                                          "HOME": str(tmp_path), "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"},
+                          timeout=120)
+    assert "BUILT True" in proc.stdout, proc.stdout + proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("COMPILED"))
+    return int(line.split()[1]), line
+
+
+def test_package_has_valid_bytecode_and_no_tooling(fresh_venv: Path, project: Path, tmp_path: Path) -> None:
+    from zappa_eager.packaging.facts import describe_package
+
+    result = zappa(fresh_venv, project, "package", "dev", "-o", "lean.zip")
+    assert "zappa-eager: lean package: left out" in result.stdout and "troposphere" in result.stdout
+    assert "zappa-eager: bytecode: compiled" in result.stdout
+    facts = describe_package(project / "lean.zip")
+    assert facts.bytecode.state == "valid", facts.bytecode.as_dict()
+    with zipfile.ZipFile(project / "lean.zip") as package:
+        names = package.namelist()
+        package.extractall(tmp_path / "task")
+    assert not [n for n in names if n.startswith(TOOLING_FILES)]
+    assert {"zappa_eager/boot.py", "django/__init__.py", "werkzeug/__init__.py", "boto3/__init__.py"} <= set(names)
+    count, line = compiled_on_import(tmp_path / "task", tmp_path)
+    assert count == 0, line
+
+
+def test_upstream_package_ships_stale_bytecode_that_is_recompiled(fresh_venv: Path, project: Path,
+                                                                   tmp_path: Path) -> None:
+    """The baseline the bytecode step fixes: upstream's copies drop mtimes, so every shipped pyc is stale."""
+    from zappa_eager.packaging.facts import describe_package
+
+    zappa(fresh_venv, project, "package", "lazy", "-o", "upstream.zip")
+    facts = describe_package(project / "upstream.zip")
+    assert facts.bytecode.state in ("stale", "partial", "none") and facts.bytecode.stale > 100
+    with zipfile.ZipFile(project / "upstream.zip") as package:
+        assert any(n.startswith("troposphere/") for n in package.namelist())
+
+
+def test_slim_archive_and_handler_zip_have_valid_bytecode(fresh_venv: Path, project: Path) -> None:
+    from zappa_eager.packaging.facts import describe_package
+
+    zappa(fresh_venv, project, "package", "slim", "-o", "slim_lean.zip")
+    tarball = sorted(project.glob("djsite-slim-*.tar.gz"))[-1]
+    facts = describe_package(project / "slim_lean.zip", tarball)
+    assert facts.bytecode.state == "valid", facts.bytecode.as_dict()
+    with zipfile.ZipFile(project / "slim_lean.zip") as package:
+        assert not [n for n in package.namelist() if n.startswith(TOOLING_FILES)]
+    with tarfile.open(tarball) as archive:
+        assert "djsite/__pycache__/settings.{}.pyc".format(sys.implementation.cache_tag) in archive.getnames()
+
+
+def test_package_built_beside_the_bench_tooling_is_no_larger_than_upstreams_without_it(
+    fresh_venv: Path, project: Path
+) -> None:
+    """This interpreter's virtualenv has zappa-eager[bench,dev] (moto, matplotlib, awslambdaric, ...)."""
+    dev_venv = Path(sys.prefix)
+    result = zappa(dev_venv, project, "package", "dev", "-o", "with-tooling.zip")
+    assert "moto" in result.stdout and "matplotlib" in result.stdout
+    zappa(fresh_venv, project, "package", "lazy", "-o", "upstream-no-tooling.zip")
+    with zipfile.ZipFile(project / "with-tooling.zip") as package:
+        names = package.namelist()
+        unzipped = sum(i.file_size for i in package.infolist())
+    with zipfile.ZipFile(project / "upstream-no-tooling.zip") as package:
+        upstream_unzipped = sum(i.file_size for i in package.infolist())
+    assert not [n for n in names if n.startswith(TOOLING_FILES)]
+    assert (project / "with-tooling.zip").stat().st_size <= (project / "upstream-no-tooling.zip").stat().st_size
+    assert unzipped <= upstream_unzipped
 
 
 def test_bad_setting_fails_before_any_aws_call(fresh_venv: Path, project: Path) -> None:

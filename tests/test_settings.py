@@ -22,6 +22,15 @@ def test_defaults_are_eager_with_no_warmup_and_lazy_errors() -> None:
     assert settings.warmup_rounds == 2
 
 
+def test_packaging_steps_default_on_with_eager_init_and_off_without() -> None:
+    eager = parse_eager_settings({"lean_keep": ["Django"]}, "dev")
+    assert eager.compile_bytecode and eager.lean_package and eager.lean_keep == ("django",)
+    upstream = parse_eager_settings({"eager_init": False}, "dev")
+    assert not upstream.compile_bytecode and not upstream.lean_package
+    explicit = parse_eager_settings({"eager_init": False, "compile_bytecode": True}, "dev")
+    assert explicit.compile_bytecode and not explicit.lean_package
+
+
 def test_warmup_accepts_paths_and_request_objects() -> None:
     settings = parse_eager_settings(
         {
@@ -60,6 +69,14 @@ def test_warmup_accepts_paths_and_request_objects() -> None:
         ({"eager_init_warmup_rounds": "2"}, "eager_init_warmup_rounds", "from 1 to 10"),
         ({"eager_init_warmup_rounds": True}, "eager_init_warmup_rounds", "from 1 to 10"),
         ({"eager_init_warmup_rounds": 1.5}, "eager_init_warmup_rounds", "from 1 to 10"),
+        ({"eager_init_warmup_on_demand": "always"}, "eager_init_warmup_on_demand", '"once" (one pass)'),
+        ({"eager_init_warmup_on_demand": True}, "eager_init_warmup_on_demand", '"skip"'),
+        ({"compile_bytecode": "yes"}, "compile_bytecode", 'set "compile_bytecode": true'),
+        ({"lean_package": 0}, "lean_package", "true or false"),
+        ({"lean_keep": {"numpy": True}}, "lean_keep", '"lean_keep": ["numpy"]'),
+        ({"lean_keep": ["numpy", 3]}, "lean_keep", "names as in `pip list`"),
+        ({"lean_keep": ["no-such-distribution-xyz"]}, "lean_keep", "install it"),
+        ({"lean_package": False, "lean_keep": ["django"]}, "lean_keep", 'set "lean_package": true'),
     ],
 )
 def test_bad_values_name_setting_value_and_fix(config: dict[str, Any], setting: str, fix: str) -> None:

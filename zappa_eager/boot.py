@@ -25,11 +25,15 @@ from zappa.handler import LambdaHandler
 
 from zappa_eager.archive import install_project_archive, s3_opener
 from zappa_eager.report import InitReport, PhaseTimer, WarmupResult
-from zappa_eager.warmup import run_warmup
+from zappa_eager.prime import prime_runtime
+from zappa_eager.warmup import run_warmup, warmup_host
 
 #: Lambda allows 10 s of INIT for on-demand environments; past that it restarts INIT
 #: inside the invocation. Warm-up is skipped once INIT has used this much.
 ON_DEMAND_WARMUP_BUDGET_S = 8.0
+#: ``eager_init_warmup_on_demand`` values (kept in step with zappa_eager.settings).
+WARMUP_ON_DEMAND_CHOICES = ("skip", "once", "full")
+DEFAULT_WARMUP_ON_DEMAND = "skip"
 
 _SINGLETON_ATTR = "_LambdaHandler__instance"
 
@@ -89,6 +93,16 @@ def _warmup_rounds(settings: ModuleType) -> int:
     return int(getattr(settings, "EAGER_INIT_WARMUP_ROUNDS", 1) or 1)
 
 
+def warmup_on_demand(settings: ModuleType) -> str:
+    """Warm-up on an on-demand INIT: ``skip`` (default), ``once`` (one pass) or ``full``.
+
+    On an on-demand INIT the caller is already waiting: the warm-up runs inside that wait and
+    costs more than it saves the request behind it (measured in docs/benchmarks.md).
+    """
+    value = str(getattr(settings, "EAGER_INIT_WARMUP_ON_DEMAND", DEFAULT_WARMUP_ON_DEMAND))
+    return value if value in WARMUP_ON_DEMAND_CHOICES else DEFAULT_WARMUP_ON_DEMAND
+
+
 def snap_start_enabled(settings: ModuleType) -> bool:
     value = getattr(settings, "SNAP_START", None)
     return bool(value) and value != "None"
@@ -140,6 +154,8 @@ class EagerRuntime:
 
         if warmup:
             warm_results = self._warm(settings, timer, started, notes)
+        with timer.phase("warmup"):  # last: it freezes what INIT built, warm-up included
+            notes.extend(prime_runtime(event))
         report = self._finish(timer, started, event, ok=True, error=None, warm=warm_results, notes=notes)
         if snap_start_enabled(settings) and event == "init":
             from zappa_eager.snapstart import register_hooks
@@ -169,23 +185,30 @@ class EagerRuntime:
         specs = _warmup_specs(settings)
         if not specs or self.handler is None:
             return []
-        elapsed = time.perf_counter() - started
-        on_demand = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") == "on-demand"
-        if on_demand and elapsed > ON_DEMAND_WARMUP_BUDGET_S:
-            notes.append(f"warm-up skipped: INIT already took {elapsed:.1f} s of the 10 s on-demand limit")
-            return []
+        rounds = _warmup_rounds(settings)
+        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") == "on-demand":
+            policy = warmup_on_demand(settings)
+            if policy == "skip":
+                notes.append("warm-up skipped: on-demand INIT, a caller is waiting (eager_init_warmup_on_demand)")
+                return []
+            elapsed = time.perf_counter() - started
+            if elapsed > ON_DEMAND_WARMUP_BUDGET_S:
+                notes.append(f"warm-up skipped: INIT already took {elapsed:.1f} s of the 10 s on-demand limit")
+                return []
+            if policy == "once":
+                rounds = 1
         with timer.phase("warmup"):
-            return self._send_warmup(settings, specs)
+            return self._send_warmup(settings, specs, rounds)
 
     def warm_again(self) -> list[WarmupResult]:
         """Re-run the warm-up (after a SnapStart restore)."""
         if self.settings is None or self.handler is None:
             return []
-        return self._send_warmup(self.settings, _warmup_specs(self.settings))
+        return self._send_warmup(self.settings, _warmup_specs(self.settings), _warmup_rounds(self.settings))
 
-    def _send_warmup(self, settings: ModuleType, specs: list[Mapping[str, Any]]) -> list[WarmupResult]:
-        host = getattr(settings, "DOMAIN", None) or "localhost"
-        return run_warmup(self.handler, specs, host, _warmup_rounds(settings))
+    def _send_warmup(self, settings: ModuleType, specs: list[Mapping[str, Any]], rounds: int) -> list[WarmupResult]:
+        host = warmup_host(getattr(settings, "DOMAIN", None))
+        return run_warmup(self.handler, specs, host, rounds)
 
     def _finish(
         self,

@@ -11,6 +11,7 @@ Everything else is upstream's. Tooling module: never imported inside Lambda.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 import zipfile
@@ -25,6 +26,16 @@ from zappa.cli import ZappaCLI
 from zappa.utilities import get_runtime_from_python_version
 
 import zappa_eager
+from zappa_eager.packaging.bytecode import runtime_mismatch
+from zappa_eager.packaging.facts import describe_package
+from zappa_eager.packaging.optimize import (
+    OptimizeResult,
+    PackageSteps,
+    bytecode_summary,
+    lean_summary,
+    optimize_archive,
+)
+from zappa_eager.packaging.runtime_files import runtime_modules
 from zappa_eager.provisioning import ProvisionedConcurrencyMixin
 from zappa_eager.settings import (
     EagerSettings,
@@ -38,7 +49,7 @@ PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 
 #: The modules the deployed handler imports; they must be inside every eager package.
-RUNTIME_MODULES = ("__init__.py", "handler.py", "boot.py", "archive.py", "report.py", "warmup.py", "snapstart.py")
+RUNTIME_MODULES = runtime_modules()
 
 
 def version_string() -> str:
@@ -100,11 +111,47 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
     def create_package(self, output: str | None = None, use_zappa_release: str | None = None) -> None:
         if not self.eager.enabled:
             super().create_package(output, use_zappa_release)
-            return
-        with self._eager_handler_in_package():
-            super().create_package(output, use_zappa_release)
-        slim = self.stage_config.get("slim_handler", False)
-        add_runtime_to_zip(self.handler_path if slim else self.zip_path)
+        else:
+            with self._eager_handler_in_package():
+                super().create_package(output, use_zappa_release)
+            slim = self.stage_config.get("slim_handler", False)
+            add_runtime_to_zip(self.handler_path if slim else self.zip_path)
+        self.optimize_packages()
+
+    def package_steps(self) -> PackageSteps:
+        """The packaging steps of this stage: with ``eager_init: false`` only those set explicitly."""
+        eager = self.eager
+        explicit = self.stage_config
+        compile_bytecode = eager.compile_bytecode if eager.enabled else explicit.get("compile_bytecode") is True
+        lean = eager.lean_package if eager.enabled else explicit.get("lean_package") is True
+        mismatch = runtime_mismatch(str(getattr(self, "runtime", "") or "")) if compile_bytecode else None
+        if mismatch:
+            print(f"zappa-eager: {mismatch}")
+            compile_bytecode = False
+        return PackageSteps(compile_bytecode=compile_bytecode, lean=lean, lean_keep=eager.lean_keep,
+                            project_dir=Path.cwd())
+
+    def optimize_packages(self) -> list[OptimizeResult]:
+        """Lean selection and bytecode on every archive ``create_package`` wrote (in place)."""
+        steps = self.package_steps()
+        if not (steps.compile_bytecode or steps.lean):
+            return []
+        slim = bool(self.stage_config.get("slim_handler", False))
+        results = []
+        if slim:
+            project = str(self.stage_config.get("project_name") or getattr(self, "project_name", "") or "")
+            results.append(optimize_archive(Path(self.zip_path), steps, display_root=f"/tmp/{project}"))
+            handler_steps = dataclasses.replace(steps, user_roots=False)
+            results.append(optimize_archive(Path(self.handler_path), handler_steps, display_root="/var/task"))
+        else:
+            results.append(optimize_archive(Path(self.zip_path), steps, display_root="/var/task"))
+        for line in (lean_summary(results), bytecode_summary(results)):
+            if line:
+                print(f"zappa-eager: {line}")
+        package = Path(self.handler_path if slim else self.zip_path)
+        facts = describe_package(package, Path(self.zip_path) if slim else None)
+        print(f"zappa-eager: package {facts.summary()}")
+        return results
 
     @contextmanager
     def _eager_handler_in_package(self) -> Iterator[None]:

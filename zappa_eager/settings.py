@@ -7,10 +7,14 @@ Tooling module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import distributions
 from typing import Any
 from urllib.parse import urlsplit
+
+from zappa_eager.boot import DEFAULT_WARMUP_ON_DEMAND, WARMUP_ON_DEMAND_CHOICES
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 ON_ERROR_CHOICES = ("lazy", "raise")
@@ -18,7 +22,9 @@ WARMUP_KEYS = ("method", "path", "headers", "body")
 
 #: Every stage key this package adds; all others belong to upstream.
 EAGER_KEYS = ("eager_init", "eager_init_warmup", "eager_init_warmup_rounds", "eager_init_on_error",
-              "eager_init_warmup_after_restore")
+              "eager_init_warmup_after_restore", "eager_init_warmup_on_demand", "compile_bytecode", "lean_package",
+              "lean_keep")
+
 #: Default passes over ``eager_init_warmup``: the second pass runs what the first one filled
 #: (a response served from the cache it just wrote, per-process caches read back).
 DEFAULT_WARMUP_ROUNDS = 2
@@ -47,6 +53,11 @@ class EagerSettings:
     on_error: str = "lazy"
     warmup_after_restore: bool = False
     warmup_rounds: int = DEFAULT_WARMUP_ROUNDS
+    warmup_on_demand: str = DEFAULT_WARMUP_ON_DEMAND
+    #: Packaging (tooling only, not rendered into zappa_settings.py): default on with eager_init.
+    compile_bytecode: bool = True
+    lean_package: bool = True
+    lean_keep: tuple[str, ...] = ()
 
 
 def _fail(stage: str, setting: str, value: Any, problem: str, fix: str) -> EagerSettingsError:
@@ -131,8 +142,48 @@ def parse_eager_settings(stage_config: Mapping[str, Any], stage: str) -> EagerSe
         raise _fail(stage, "eager_init_warmup_rounds", rounds,
                     f"expected a whole number from 1 to {MAX_WARMUP_ROUNDS}",
                     f'use e.g. "eager_init_warmup_rounds": {DEFAULT_WARMUP_ROUNDS} (1 sends each warm-up request once)')
+    on_demand = stage_config.get("eager_init_warmup_on_demand", DEFAULT_WARMUP_ON_DEMAND)
+    if on_demand not in WARMUP_ON_DEMAND_CHOICES:
+        raise _fail(stage, "eager_init_warmup_on_demand", on_demand, "not a known mode",
+                    'use "skip" (no warm-up while a caller waits), "once" (one pass) or "full" (every round)')
+    compile_bytecode = _bool(stage_config, stage, "compile_bytecode", enabled)
+    lean_package = _bool(stage_config, stage, "lean_package", enabled)
+    lean_keep = parse_lean_keep(stage_config.get("lean_keep", []), stage, lean_package)
     return EagerSettings(enabled=enabled, warmup=warmup, on_error=on_error, warmup_after_restore=after_restore,
-                         warmup_rounds=rounds)
+                         warmup_rounds=rounds, warmup_on_demand=on_demand, compile_bytecode=compile_bytecode,
+                         lean_package=lean_package, lean_keep=lean_keep)
+
+
+def parse_lean_keep(
+    raw: Any, stage: str, lean_package: bool, installed: Iterable[str] | None = None
+) -> tuple[str, ...]:
+    """``lean_keep``: distribution names (as pip knows them) that the lean package must keep."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(item, str) and item.strip() for item in raw):
+        raise _fail(stage, "lean_keep", raw, "expected a list of distribution names",
+                    'use e.g. "lean_keep": ["numpy"] (names as in `pip list`)')
+    if raw and not lean_package:
+        raise _fail(stage, "lean_keep", raw, '"lean_package" is false: nothing is left out, nothing needs keeping',
+                    'remove "lean_keep", or set "lean_package": true')
+    if installed is None:
+        installed = _installed_names()
+    known = set(installed)
+    unknown = [name for name in raw if _canonical(name) not in known]
+    if unknown:
+        raise _fail(stage, "lean_keep", raw, f"{', '.join(unknown)} is not installed in this environment",
+                    "use a name from `pip list`, or install it")
+    return tuple(_canonical(name) for name in raw)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def _installed_names() -> set[str]:
+    return {_canonical(dist.metadata["Name"] or "") for dist in distributions()}
 
 
 def check_snap_start_runtime(stage_config: Mapping[str, Any], stage: str, default_runtime: str) -> None:
@@ -157,6 +208,7 @@ def render_settings_lines(settings: EagerSettings, snap_start: str | None) -> st
         f"EAGER_INIT={settings.enabled!r}\n"
         f"EAGER_INIT_WARMUP={[w.as_dict() for w in settings.warmup]!r}\n"
         f"EAGER_INIT_WARMUP_ROUNDS={settings.warmup_rounds!r}\n"
+        f"EAGER_INIT_WARMUP_ON_DEMAND={settings.warmup_on_demand!r}\n"
         f"EAGER_INIT_ON_ERROR={settings.on_error!r}\n"
         f"EAGER_INIT_WARMUP_AFTER_RESTORE={settings.warmup_after_restore!r}\n"
         f"SNAP_START={str(snap_start or 'None')!r}\n"
