@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -104,7 +105,7 @@ def app_virtualenv(path: Path, log: Path) -> Path:
     (moto, matplotlib, mypy...) would make a package no user would deploy.
     """
     stamp = path / ".demo-app-installed"
-    sources = [ROOT / "pyproject.toml", APP / "requirements.txt", *sorted((ROOT / "zappa_eager").glob("*.py"))]
+    sources = [ROOT / "pyproject.toml", APP / "requirements.txt", *sorted((ROOT / "zappa_eager").rglob("*.py"))]
     if stamp.exists() and all(src.stat().st_mtime <= stamp.stat().st_mtime for src in sources):
         print(f"    reusing {path}")
         return path
@@ -127,6 +128,8 @@ def prepare_app(work: Path, endpoint: str) -> Path:
         "aws_endpoint_urls": {service: endpoint for service in SERVICES},
         "touch": False,  # upstream would GET the (fake) API Gateway URL: no network but loopback
         "delete_local_zip": False,  # keep the deployed package to run it in the emulator
+        # The runtime of the Python that packages: its bytecode is what Lambda would use.
+        "runtime": f"python{sys.version_info[0]}.{sys.version_info[1]}",
     }
     (app / "zappa_settings.json").write_text(json.dumps(settings, indent=2))
     return app
@@ -140,6 +143,28 @@ def deployed_package(app: Path, lambda_client: Any, function_name: str) -> Path:
         if digest == deployed:
             return candidate
     raise SystemExit(f"demo: no local handler zip matches the deployed CodeSha256 {deployed}")
+
+
+#: Top-level entries that would mean tooling was shipped (ours, zappa's CLI-only dependencies, the bench's).
+TOOLING = ("zappa_eager/cli.py", "zappa_eager/settings.py", "zappa_eager/bench/", "zappa_eager/emulator/",
+           "zappa_eager/packaging/", "troposphere/", "pip/", "setuptools/", "cfn_flip/", "moto/", "matplotlib/",
+           "awslambdaric/", "pytest/")
+
+
+def package_facts(package: Path, s3: Any, archive_key: str, work: Path) -> dict[str, Any]:
+    """Size, files, bytecode and tooling of what was deployed: the handler zip and the archive in S3."""
+    from zappa_eager.packaging.facts import describe_package
+
+    archive = work / "deployed-project.tar.gz"
+    s3.download_file(BUCKET, archive_key, str(archive))
+    facts = describe_package(package, archive)
+    with zipfile.ZipFile(package) as handler_zip:
+        names = handler_zip.namelist()
+    with tarfile.open(archive) as project:
+        names += project.getnames()
+    tooling = sorted({name for name in names if name.startswith(TOOLING)})
+    print(f"    deployed package: {facts.summary()}; tooling inside: {len(tooling)} files")
+    return {"facts": facts.as_dict(), "tooling": tooling[:20]}
 
 
 def exercise(task_root: Path, env_vars: dict[str, str], function_name: str) -> list[dict[str, Any]]:
@@ -233,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         with zipfile.ZipFile(package) as archive:
             archive.extractall(task_root)
         print(f"    {package.name} matches the deployed CodeSha256; unpacked to {task_root}")
-        summary["package"] = {"name": package.name, "code_sha256": config["CodeSha256"]}
+        summary["package"] = {"name": package.name, "code_sha256": config["CodeSha256"],
+                              **package_facts(package, s3, archive_key, work)}
         env_vars = dict(config.get("Environment", {}).get("Variables", {}))
         env_vars["AWS_ENDPOINT_URL_S3"] = endpoint  # the slim handler fetches the archive zappa uploaded
         results = exercise(task_root, env_vars, function_name)

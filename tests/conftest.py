@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
+from zappa_eager.packaging.runtime_files import runtime_modules
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-RUNTIME_MODULES = ("__init__.py", "handler.py", "boot.py", "archive.py", "report.py", "warmup.py", "snapstart.py")
+#: What `zappa package` ships of zappa_eager: the files reachable from handler.py.
+RUNTIME_MODULES = runtime_modules()
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ EXCLUDE = ["moto", "matplotlib", "awslambdaric", "pytest*", "_pytest", "mypy*", 
            "mpmath", "*__mypyc*", "mypyc", "*-stubs", "*_stubs", "mypy_boto3*", "IPython", "jedi", "cryptography",
            "pygments", "psycopg*", "redis", "pydantic*", "graphql*", "docker", "aws_xray_sdk", "antlr4*", "scipy",
            "awscli", "hypothesis", "samtranslator", "aws_sam_translator", "joserfc", "rest_framework", "whitenoise"]
-FIGURES = ("init_ms", "first_ms", "cold_ms", "warm_ms", "max_rss_mb")
+FIGURES = ("init_ms", "first_ms", "cold_ms", "warm_ms", "idle_warm_ms", "max_rss_mb", "first_over_idle_warm")
 
 
 def _link(source: str, dest: str) -> None:
@@ -86,10 +86,23 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
             for figure in FIGURES:
                 assert isinstance(modes[mode][figure], (int, float)), (variant, mode, figure)
             assert modes[mode]["environments"] == 2 and modes[mode]["errors"] == 0
+            package = modes[mode]["package"]
+            assert package["packaging"] == ("eager" if mode.startswith("eager") else "upstream"), (variant, mode)
+            assert package["files"] > 100 and package["unzipped_bytes"] > package["zipped_bytes"] > 0
         samples = doc["variants"][variant]["environments"]
         assert len(samples) == 2 * len(MODES)
-        assert all(len([r for r in s["requests"] if r["kind"] == "warm"]) == 5 for s in samples)
+        assert all([r["kind"] for r in s["requests"]] == ["first", *["warm"] * 5, "idle-warm", "cold"]
+                   for s in samples)
         assert {s["mode"] for s in samples if s["init_report"]} == {"eager", "eager+warmup"}
+        packages = doc["variants"][variant]["packages"]
+        assert set(packages) == {"upstream", "eager"} and not doc["variants"][variant]["single_package"]
+        assert packages["upstream"]["bytecode"]["state"] != "valid"  # upstream's packaging: stale or none
+        assert packages["eager"]["bytecode"]["state"] == "valid" and packages["eager"]["bytecode"]["unchecked"] > 0
+    assert doc["variants"]["slim_off"]["archive_unpack"] is None
+    unpack = doc["variants"]["slim_on"]["archive_unpack"]
+    assert unpack["runs"] == 2 and len(unpack["upstream_ms"]) == len(unpack["eager_ms"]) == 2, unpack
+    assert unpack["files"] > 100 and unpack["upstream_archive_files"] > 100 and unpack["speedup"] > 0
+    assert doc["settings"]["idle_s"] == 0.2 and doc["settings"]["unpack_runs"] == 2
     assert doc["primary_variant"] == "slim_off" and doc["modes"] == doc["variants"]["slim_off"]["modes"]
     assert doc["variants"]["slim_on"]["init_phases"]["eager"]["archive"] > 0  # the tarball came from (moto) S3
     assert set(doc["burst"]["modes"]) == set(MODES)
@@ -105,6 +118,8 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "slim_handler off (the stage as configured)" in captured.out
     assert "top imports by cumulative time" in captured.out
+    assert "first/idle-warm" in captured.out and "archive phase: upstream unpack" in captured.out
+    assert captured.err.count("packaging: ") == 4  # each package's facts, as it is built
     for mode in MODES:
         assert any(line.split()[:1] == [mode] for line in captured.out.splitlines()), mode
     assert "/5" in captured.err or "[" in captured.err  # the progress bar went to stderr

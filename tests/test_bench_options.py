@@ -19,6 +19,7 @@ def test_defaults() -> None:
     assert options.burst == min(20, 2 + 3 * usable_cpus())
     assert options.paths == ("/",) and options.slim == "both" and options.modes == MODES
     assert options.zip_path is None and not options.keep_work
+    assert options.idle_s == 1.0 and options.unpack_runs == 5
 
 
 @pytest.mark.parametrize(("burst_envs", "cpus", "burst"), [(2, 1, 5), (2, 2, 8), (2, 6, 20), (2, 64, 20), (0, 2, 6)])
@@ -33,8 +34,15 @@ def test_an_explicit_burst_is_not_capped() -> None:
 def test_quick_is_small_and_explicit_values_win() -> None:
     quick = parse_options(["dev", "--quick"])
     assert (quick.environments, quick.warm, quick.burst, quick.burst_envs) == (2, 5, 6, 1)
+    assert (quick.idle_s, quick.unpack_runs) == (0.2, 2)
     custom = parse_options(["dev", "--quick", "--environments", "3", "--burst", "0", "--output", "/x"])
     assert (custom.environments, custom.burst, custom.output) == (3, 0, Path("/x"))
+
+
+def test_idle_and_unpack_runs_accept_zero() -> None:
+    options = parse_options(["dev", "--idle", "0", "--unpack-runs", "0"])
+    assert (options.idle_s, options.unpack_runs) == (0.0, 0)
+    assert parse_options(["dev", "--quick", "--idle", "2.5", "--unpack-runs", "7"]).idle_s == 2.5
 
 
 def test_paths_repeat_and_modes_accept_commas() -> None:
@@ -51,6 +59,9 @@ def test_paths_repeat_and_modes_accept_commas() -> None:
     ["dev", "--burst", "2", "--burst-envs", "3"],
     ["dev", "--slim", "maybe"],
     ["dev", "--archive", "x.tar.gz"],
+    ["dev", "--idle", "-1"],
+    ["dev", "--idle", "nan"],
+    ["dev", "--unpack-runs", "-1"],
     [],
 ])
 def test_bad_arguments_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

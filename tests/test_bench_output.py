@@ -16,6 +16,22 @@ from zappa_eager.bench.table import fmt_ms, fmt_ratio, render_table
 
 FIRST = {"upstream": 600.0, "upstream-env": 12.0, "eager": 9.0, "eager+warmup": 5.0}
 INIT = {"upstream": 550.0, "upstream-env": 1100.0, "eager": 1050.0, "eager+warmup": 1060.0}
+MB = 1024 * 1024
+
+
+def facts(zipped_mb: float, unzipped_mb: float, files: int, state: str) -> dict[str, Any]:
+    """PackageFacts.as_dict() of a package."""
+    return {"zipped_bytes": int(zipped_mb * MB), "unzipped_bytes": int(unzipped_mb * MB), "files": files,
+            "bytecode": {"state": state, "tag": "cpython-311", "modules": 10, "valid": 10 if state == "valid" else 0,
+                         "stale": 0 if state == "valid" else 10, "missing": 0, "unchecked": 8, "examples": []}}
+
+
+PACKAGES = {"upstream": {"packaging": "upstream", **facts(40.0, 120.0, 9000, "stale")},
+            "eager": {"packaging": "eager", **facts(30.0, 100.0, 8000, "valid")}}
+MODE_PACKAGING = {"upstream": "upstream", "upstream-env": "upstream", "eager": "eager", "eager+warmup": "eager"}
+UNPACK = {"files": 12000, "archive_bytes": 40 * MB, "unpacked_bytes": 150 * MB, "runs": 3,
+          "upstream_ms": [9000.0, 8000.0, 8500.0], "eager_ms": [3000.0, 2500.0, 2800.0], "upstream_median_ms": 8500.0,
+          "eager_median_ms": 2800.0, "speedup": 8500.0 / 2800.0, "upstream_archive_files": 13500}
 
 
 def env_sample(mode: str, variant: str, round_: int) -> EnvSample:
@@ -25,18 +41,22 @@ def env_sample(mode: str, variant: str, round_: int) -> EnvSample:
     t = round_ * 10.0
     requests = [RequestSample(t, FIRST[mode] + round_, FIRST[mode], "first", "/", "env-1", 200)]
     requests += [RequestSample(t + 0.1 * i, 1.0 + i / 10, 0.9, "warm", "/", "env-1", 200) for i in range(3)]
+    requests.append(RequestSample(t + 0.5, 2.0 * round_, 1.5, "idle-warm", "/", "env-1", 200))
     requests.append(RequestSample(t + 1.0, 1100.0 + round_, 8.0, "cold", "/", "env-2", 200))
     return EnvSample(mode=mode, variant=variant, round=round_, init_ms=INIT[mode] + round_,
-                     first_ms=FIRST[mode] + round_, warm_ms=[1.0, 1.1, 1.2], warm_median_ms=1.1, max_rss_mb=63.0,
-                     cold_ms=1100.0 + round_, cold_init_ms=1090.0, cold_rss_mb=63.0, init_report=report,
-                     requests=requests)
+                     first_ms=FIRST[mode] + round_, warm_ms=[1.0, 1.1, 1.2], warm_median_ms=1.1,
+                     idle_warm_ms=2.0 * round_, max_rss_mb=63.0, cold_ms=1100.0 + round_, cold_init_ms=1090.0,
+                     cold_rss_mb=63.0, init_report=report, requests=requests)
 
 
-def make_document(*, errors: bool = False, burst_timeout: bool = False) -> dict[str, Any]:
+def make_document(*, errors: bool = False, burst_timeout: bool = False,
+                  unpack: dict[str, Any] | None = UNPACK) -> dict[str, Any]:
     variants = []
     for name, slim in (("slim_off", False), ("slim_on", True)):
         samples = [env_sample(mode, name, r) for r in (1, 2, 3) for mode in MODES]
-        variants.append(VariantResult(name, slim, {"slim_handler": slim, "package_bytes": 123}, samples))
+        package = {"slim_handler": slim, "single_package": False, "packages": PACKAGES}
+        variants.append(VariantResult(name, slim, package, samples, dict(MODE_PACKAGING),
+                                      dict(unpack) if slim and unpack else None))
     if errors:
         variants[0].samples[0].errors.append("first /: HTTP 500")
     burst = {mode: [BurstRequest(mode, 0.0, FIRST[mode], "env-1", False, True, 200)]
@@ -46,7 +66,8 @@ def make_document(*, errors: bool = False, burst_timeout: bool = False) -> dict[
         burst["upstream"][-1] = BurstRequest("upstream", 2.5, 30000.0, "env-7", True, False, None,
                                              "Sandbox.Timedout: Task timed out after 30.00 seconds", timed_out=True)
     rows = [ImportRow("handler", 25000, 1_000_000, 0), ImportRow("django", 2000, 300_000, 1)]
-    settings = {"environments": 3, "warm_requests": 3, "paths": ["/"], "burst_requests": 6, "burst_prewarmed": 1}
+    settings = {"environments": 3, "warm_requests": 3, "paths": ["/"], "burst_requests": 6, "burst_prewarmed": 1,
+                "idle_s": 0.5}
     machine = {"cpu_model": "Test CPU", "cores": 2, "usable_cores": 2, "python": "3.11.7", "zappa": "0.63.0",
                "zappa_eager": "0.1.0"}
     return build_document(stage="dev", function="djsite-dev", modes=MODES, variants=variants, primary="slim_off",
@@ -59,9 +80,22 @@ def test_document_shape_has_every_mode_with_numeric_medians(tmp_path: Path) -> N
     assert doc["schema"] == SCHEMA and doc["primary_variant"] == "slim_off"
     assert list(doc["modes"]) == list(MODES)
     for mode in MODES:
-        for figure in ("init_ms", "first_ms", "cold_ms", "warm_ms", "max_rss_mb"):
+        for figure in ("init_ms", "first_ms", "cold_ms", "warm_ms", "idle_warm_ms", "max_rss_mb",
+                       "first_over_idle_warm"):
             assert isinstance(doc["modes"][mode][figure], (int, float)), (mode, figure)
     assert doc["modes"]["eager"]["first_ms"] == 11.0  # median of 10, 11, 12
+    assert doc["modes"]["eager"]["idle_warm_ms"] == 4.0  # median of 2, 4, 6
+    # per environment 10/2, 11/4, 12/6: the median of those ratios, not 11/4 (the ratio of the medians)
+    assert doc["modes"]["eager"]["first_over_idle_warm"] == 2.75 and doc["modes"]["eager"]["first_over_warm"] == 10.0
+    assert doc["modes"]["eager"]["spread"]["first_over_idle_warm"] == [2.0, 5.0]
+    assert doc["modes"]["upstream"]["package"] == {"packaging": "upstream", "zipped_bytes": 40 * MB,
+                                                   "unzipped_bytes": 120 * MB, "files": 9000, "bytecode": "stale"}
+    assert doc["modes"]["eager+warmup"]["package"]["bytecode"] == "valid"
+    assert doc["variants"]["slim_on"]["packages"]["eager"]["bytecode"]["valid"] == 10
+    assert doc["variants"]["slim_on"]["archive_unpack"]["speedup"] == 3.04
+    assert doc["variants"]["slim_off"]["archive_unpack"] is None
+    assert doc["variants"]["slim_off"]["single_package"] is False
+    assert doc["settings"]["idle_s"] == 0.5
     assert doc["modes"]["upstream"]["spread"]["first_ms"] == [601.0, 603.0]
     assert set(doc["variants"]) == {"slim_off", "slim_on"}
     assert doc["variants"]["slim_on"]["slim_handler"] is True
@@ -102,13 +136,29 @@ def test_table_shows_each_variant_mode_burst_phases_and_imports() -> None:
     assert "slim_handler off (the stage as configured)" in text and "slim_handler on" in text
     assert text.index("slim_handler off") < text.index("slim_handler on")
     upstream = next(line for line in lines if line.strip().startswith("upstream "))
-    assert upstream.split()[:5] == ["upstream", "552", "602", "1.1", "1102"]
+    assert upstream.split() == ["upstream", "552", "602", "1.1", "4.0", "1102", "547.3x", "150.5x", "1.00x", "63.0"]
     header = next(line for line in lines if "first/warm" in line)
-    assert header.split()[:4] == ["mode", "INIT", "ms", "first"]
+    assert header.split()[:4] == ["mode", "INIT", "ms", "first"] and "first/idle-warm" in header.split()
+    assert "first request after an idle gap of 0.5 s" in text
+    package_rows = [line.split() for line in lines if line.strip().startswith(("upstream-env ", "eager "))
+                    and len(line.split()) == 6]
+    assert ["upstream-env", "upstream", "40.0", "120.0", "9000", "stale"] in package_rows
+    assert ["eager", "eager", "30.0", "100.0", "8000", "valid"] in package_rows
+    archive = [line for line in lines if "archive phase" in line]
+    assert len(archive) == 1 and text.index(archive[0]) > text.index("slim_handler on")
+    assert archive[0].strip().startswith("archive phase: upstream unpack 8500 ms, zappa-eager 2800 ms, 3.04x, "
+                                         "12000 files (150.0 MB)")
+    assert "upstream's own tarball: 13500 files" in lines[lines.index(archive[0]) + 1]
     assert "burst: 6 concurrent requests, 1 pre-initialized environment(s)" in text
     assert "where INIT goes" in text and "top imports by cumulative time" in text
     assert any(line.split()[:2] == ["handler", "1000"] for line in lines)
     assert "failed request" not in text
+
+
+def test_a_failed_archive_comparison_is_an_error_and_says_why() -> None:
+    doc = make_document(unpack={"error": "RuntimeError: moto server did not start", "upstream_archive_files": None})
+    assert doc["errors"] == ["slim_on archive unpack: RuntimeError: moto server did not start"]
+    assert "archive phase: not measured (RuntimeError: moto server did not start)" in render_table(doc)
 
 
 def test_table_warns_about_failed_requests() -> None:

@@ -61,6 +61,18 @@ def test_summarize_mode_takes_medians_and_min_max() -> None:
     assert summary["environments"] == 3 and summary["errors"] == 1
 
 
+def test_first_over_idle_warm_is_the_median_of_each_environments_own_ratio() -> None:
+    samples = [sample("eager", 1, first=10.0), sample("eager", 2, first=30.0), sample("eager", 3, first=9.0),
+               sample("eager", 4, first=50.0)]
+    for s, idle_warm in zip(samples, (5.0, 10.0, 9.0, None), strict=True):
+        s.idle_warm_ms = idle_warm  # the fourth environment died before its idle-warm request
+    summary = summarize_mode(samples)
+    assert summary["idle_warm_ms"] == 9.0
+    assert summary["first_over_idle_warm"] == 2.0  # median of 2.0, 3.0, 1.0 (ratio of medians: 20 / 9)
+    assert summary["spread"]["first_over_idle_warm"] == [1.0, 3.0]
+    assert summarize_mode([sample("eager")])["first_over_idle_warm"] is None
+
+
 def test_cold_ratio_is_relative_to_upstream() -> None:
     samples = [sample("upstream", cold=1000.0), sample("eager", cold=1100.0)]
     modes = summarize_modes(samples, ["upstream", "eager"])

@@ -34,6 +34,9 @@ def test_demo_deploys_serves_and_compares(tmp_path: Path) -> None:
     # It runs to the end, or stops only at the one Lambda API moto 5.2.5 lacks (documented in the README).
     assert update["completed"] or update["unsupported_by_moto"] == ["lambda:ListFunctionUrlConfigs"]
     assert summary["package"]["code_sha256"] == update["code_sha256"]  # the emulator ran the updated package
+    # What was deployed (handler zip + the project archive in S3) has valid bytecode and no tooling.
+    assert summary["package"]["facts"]["bytecode"]["state"] == "valid", summary["package"]["facts"]
+    assert summary["package"]["tooling"] == []
     requests = summary["requests"]
     assert {r["path"] for r in requests} == {"/", "/products/", "/api/products/", "/admin/login/", "/healthz"}
     assert {r["init_type"] for r in requests} == {"on-demand", "provisioned-concurrency"}

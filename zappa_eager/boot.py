@@ -24,8 +24,8 @@ import zappa.handler as upstream
 from zappa.handler import LambdaHandler
 
 from zappa_eager.archive import install_project_archive, s3_opener
-from zappa_eager.report import InitReport, PhaseTimer, WarmupResult
 from zappa_eager.prime import prime_runtime
+from zappa_eager.report import InitReport, PhaseTimer, WarmupResult
 from zappa_eager.warmup import run_warmup, warmup_host
 
 #: Lambda allows 10 s of INIT for on-demand environments; past that it restarts INIT
@@ -154,7 +154,7 @@ class EagerRuntime:
 
         if warmup:
             warm_results = self._warm(settings, timer, started, notes)
-        with timer.phase("warmup"):  # last: it freezes what INIT built, warm-up included
+        with timer.phase("app"):  # last: it freezes what INIT built, warm-up included
             notes.extend(prime_runtime(event))
         report = self._finish(timer, started, event, ok=True, error=None, warm=warm_results, notes=notes)
         if snap_start_enabled(settings) and event == "init":

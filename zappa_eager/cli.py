@@ -27,7 +27,7 @@ from zappa.utilities import get_runtime_from_python_version
 
 import zappa_eager
 from zappa_eager.packaging.bytecode import runtime_mismatch
-from zappa_eager.packaging.facts import describe_package
+from zappa_eager.packaging.facts import PackageFacts, describe_package
 from zappa_eager.packaging.optimize import (
     OptimizeResult,
     PackageSteps,
@@ -77,6 +77,8 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
     """The ``zappa`` command of zappa-eager."""
 
     eager: EagerSettings = EagerSettings()
+    #: Facts of the package the last ``create_package`` optimized (None when it ran upstream's only).
+    package_facts: PackageFacts | None = None
 
     # -- entry ---------------------------------------------------------------------------
     def handle(self, argv: list[str] | None = None) -> Any:
@@ -109,6 +111,7 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
 
     # -- packaging -----------------------------------------------------------------------
     def create_package(self, output: str | None = None, use_zappa_release: str | None = None) -> None:
+        self.package_facts = None
         if not self.eager.enabled:
             super().create_package(output, use_zappa_release)
         else:
@@ -151,6 +154,7 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
         package = Path(self.handler_path if slim else self.zip_path)
         facts = describe_package(package, Path(self.zip_path) if slim else None)
         print(f"zappa-eager: package {facts.summary()}")
+        self.package_facts = facts
         return results
 
     @contextmanager

@@ -2,7 +2,9 @@
 
 Django builds its URL resolver, the middleware chain's lazy parts, template loaders and
 the database connection on the first request. A warm-up request pays that in INIT, so the
-first user's request is as fast as a warm one. Runtime module: standard library only.
+first user's request is as fast as a warm one. The event looks like API Gateway's: the same
+Host kind (zappa derives SCRIPT_NAME from it) and the X-Forwarded-* headers API Gateway adds,
+so the app takes the same paths as for real traffic. Runtime module: standard library only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,21 @@ from urllib.parse import parse_qs, urlsplit
 from zappa_eager.report import WarmupResult
 
 WARMUP_HEADER = "X-Zappa-Eager-Warmup"
+#: Stands in for the REST API's id in the warm-up Host (unknown inside Lambda).
+WARMUP_API_ID = "zappa-eager-warmup"
+
+
+def warmup_host(domain: str | None, region: str | None = None) -> str:
+    """The Host real requests will carry: the stage's custom domain, else API Gateway's execute-api host.
+
+    zappa serves ``*.amazonaws.com`` hosts under SCRIPT_NAME ``/<stage>`` and others under ``""``.
+    Warmed under another prefix, the first request rebuilds what depends on it (Django compiles
+    a regex per URL it reverses: 0.3 ms on the example's ``/``).
+    """
+    if domain:
+        return domain
+    region = region or os.environ.get("AWS_REGION") or "us-east-1"
+    return f"{WARMUP_API_ID}.execute-api.{region}.amazonaws.com"
 
 
 class WarmupContext:
@@ -43,7 +60,9 @@ def warmup_event(spec: Mapping[str, Any], default_host: str) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event for one warm-up request spec."""
     method = str(spec.get("method", "GET")).upper()
     split = urlsplit(str(spec.get("path", "/")))
-    headers: dict[str, str] = {"Host": default_host, "User-Agent": "zappa-eager-warmup", WARMUP_HEADER: "1"}
+    headers: dict[str, str] = {"Host": default_host, "User-Agent": "zappa-eager-warmup", WARMUP_HEADER: "1",
+                               # API Gateway adds these to every request (apps trust X-Forwarded-Proto for https).
+                               "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Port": "443", "X-Forwarded-Proto": "https"}
     headers.update({str(k): str(v) for k, v in dict(spec.get("headers") or {}).items()})
     query = {k: v for k, v in parse_qs(split.query, keep_blank_values=True).items()}
     body = spec.get("body")

@@ -3,11 +3,13 @@
 Measured on this machine with the local Lambda emulator (the real awslambdaric, a fresh
 process per environment), from the project's own package - no AWS account needed.
 
-Modules, one job each: ``options`` (arguments), ``modes``, ``variants`` (package once per
-slim_handler value, derive the four modes), ``function`` (the emulated function and its S3),
-``runner`` (fresh environments, round-robin), ``burst``, ``importtime``, ``stats``,
-``records``, ``document`` (bench.json), ``table``, ``chart`` (bench.png), ``progress``,
-``machine``; ``command`` runs them in order. Tooling: never imported inside Lambda.
+Modules, one job each: ``options`` (arguments), ``prerequisites`` (checked first),
+``modes``, ``variants`` (per slim_handler value, upstream's package and zappa-eager's;
+derive the four modes), ``function`` (the emulated function and its S3), ``runner`` (fresh
+environments, round-robin), ``burst``, ``importtime``, ``archivephase`` (``unpack``:
+upstream's slim_handler unpack against ours), ``stats``, ``records``, ``document``
+(bench.json), ``table``, ``chart`` (bench.png), ``progress``, ``machine``; ``command``
+runs them in order. Tooling: never imported inside Lambda.
 """
 
 from __future__ import annotations

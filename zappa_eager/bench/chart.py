@@ -1,7 +1,8 @@
 """bench.png: the picture a user would draw from CloudWatch, for each mode side by side.
 
 Top row: latency of every request over time, one panel per mode, log scale, with first
-requests on pre-initialized environments and on-demand cold starts marked - upstream's
+requests on pre-initialized environments, the idle-warm requests (after the same idle gap)
+and on-demand cold starts marked - upstream's
 spikes on "warm" environments are what zappa-eager removes. Below: the burst, the medians
 (first / warm / cold), where INIT goes and the slowest imports. Matplotlib's Agg backend:
 no display needed.
@@ -21,6 +22,8 @@ MODE_COLORS = {"upstream": "#d62728", "upstream-env": "#ff7f0e", "eager": "#1f77
 KIND_STYLE: dict[str, dict[str, Any]] = {
     "warm": {"marker": "o", "color": "#8c8c8c", "s": 10, "label": "warm request", "zorder": 2},
     "first": {"marker": "^", "color": "#e377c2", "s": 60, "label": "first request, pre-initialized env", "zorder": 3},
+    "idle-warm": {"marker": "s", "color": "#17becf", "s": 30, "label": "warm request after the same idle gap",
+                  "zorder": 3},
     "cold": {"marker": "X", "color": "#17202a", "s": 55, "label": "cold start (on-demand: INIT + request)",
              "zorder": 3},
 }
@@ -37,8 +40,9 @@ def _timeline(axes: Sequence[Any], doc: Mapping[str, Any], modes: Sequence[str])
             if points:
                 ax.scatter([p[0] for p in points], [p[1] for p in points], linewidths=0, **style)
         summary = summaries.get(mode, {})
-        ax.set_title(f"{mode}\nfirst {_label(summary.get('first_ms'))} ms | warm {_label(summary.get('warm_ms'))} "
-                     f"ms | cold {_label(summary.get('cold_ms'))} ms", fontsize=10, color=MODE_COLORS.get(mode))
+        ax.set_title(f"{mode}\nfirst {_label(summary.get('first_ms'))} | idle-warm "
+                     f"{_label(summary.get('idle_warm_ms'))} | warm {_label(summary.get('warm_ms'))} | cold "
+                     f"{_label(summary.get('cold_ms'))} ms", fontsize=10, color=MODE_COLORS.get(mode))
         ax.set_yscale("log")
         ax.set_xlabel("seconds since start")
         ax.grid(True, which="major", alpha=0.3)

@@ -1,9 +1,10 @@
 """``zappa bench STAGE``: package, derive the modes, measure on the emulator, write the results.
 
-Runs in the project folder like every zappa command: the stage's settings are loaded and
-validated by the CLI, the package is built by the CLI's own ``create_package`` (what
-``zappa package`` ships), and the function is emulated with the stage's memory, timeout,
-region and environment. Nothing talks to AWS; S3 is a moto server on 127.0.0.1.
+Runs in the project folder like every zappa command: its prerequisites are checked first,
+the stage's settings are loaded and validated by the CLI, the packages are built by the
+CLI's own ``create_package`` (what ``zappa package`` ships; upstream's for the upstream
+modes), and the function is emulated with the stage's memory, timeout, region and
+environment. Nothing talks to AWS; S3 is a moto server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,25 +21,30 @@ from typing import Any
 
 from click import ClickException
 
+from zappa_eager.bench.archivephase import measure_archive_phase
 from zappa_eager.bench.burst import run_burst
 from zappa_eager.bench.chart import draw_chart
 from zappa_eager.bench.document import ImportProfile, VariantResult, build_document, write_document
 from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_env, lambda_env, open_emulators
 from zappa_eager.bench.importtime import profile_imports
 from zappa_eager.bench.machine import machine_info
-from zappa_eager.bench.modes import EAGER, EAGER_WARMUP
+from zappa_eager.bench.modes import EAGER, EAGER_WARMUP, packagings_for
 from zappa_eager.bench.options import BenchOptions
+from zappa_eager.bench.prerequisites import check_prerequisites
 from zappa_eager.bench.progress import Progress
 from zappa_eager.bench.records import BurstRequest
 from zappa_eager.bench.runner import Clock, run_main
 from zappa_eager.bench.table import render_table
 from zappa_eager.bench.variants import (
+    Package,
     Variant,
     build_variant,
     derive_task_roots,
     extra_excludes,
+    given_variant,
     package_is_slim,
     plan_variants,
+    settings_value,
     variant_name,
     warmup_requests,
 )
@@ -59,22 +65,34 @@ def function_spec(cli: Any, options: BenchOptions) -> FunctionSpec:
 
 def prepare_variants(cli: Any, options: BenchOptions, project: Path, output: Path, work: Path,
                      progress: Progress) -> list[Variant]:
-    """Package (or take --zip), primary variant first."""
+    """Package (or take --zip), primary variant first: per variant, one package per packaging the modes need."""
     if options.zip_path is not None:
         package = options.zip_path.resolve()
         slim = package_is_slim(package)
         if slim and options.archive_path is None:
             raise ClickException("--zip is a slim_handler package: give its project tarball with --archive")
         archive = options.archive_path.resolve() if options.archive_path else None
+        variant = given_variant(package, archive, slim)
+        given = variant.package_for(options.modes[0])
+        progress.note(f"using {package.name} for every mode (upstream modes: upstream's handler.py swapped in; "
+                      f"not upstream's packaging): {given.facts.summary() if given.facts else ''}")
         progress.step(f"using {package.name}")
-        return [Variant(variant_name(slim), slim, package, archive)]
+        return [variant]
     stage_slim = bool(cli.stage_config.get("slim_handler", False))
     exclude = extra_excludes(project, output, work)
+    packagings = packagings_for(options.modes)
     variants = []
     for slim in plan_variants(options.slim, stage_slim):
-        progress.note(f"packaging {variant_name(slim)} with `zappa package` (copies the virtualenv; a minute or so)")
-        variants.append(build_variant(cli, slim, work, exclude))
-        progress.step(f"packaged {variant_name(slim)}")
+        name = variant_name(slim)
+
+        def built(package: Package, name: str = name) -> None:
+            facts = package.facts.summary() if package.facts else "no facts"
+            progress.note(f"{name}, {package.packaging} packaging: {facts}")
+            progress.step(f"packaged {name} ({package.packaging})")
+
+        progress.note(f"packaging {name} with `zappa package`, {' and '.join(packagings)} "
+                      "(copies the virtualenv; a minute or so each)")
+        variants.append(build_variant(cli, slim, work, exclude, packagings, on_built=built))
     return variants
 
 
@@ -93,19 +111,21 @@ class Measured:
 
 
 def measure_variant(variant: Variant, options: BenchOptions, function: FunctionSpec, progress: Progress,
-                    measured: Measured, *, primary: bool) -> None:
+                    measured: Measured, *, primary: bool) -> VariantResult:
     """The main scenario on one variant; on the primary one also the burst and the import profile."""
     modes = options.modes
     with ExitStack() as stack:
-        emulators, s3_env = open_emulators(stack, variant, modes, function)
+        emulators, s3_envs = open_emulators(stack, variant, modes, function)
         sample_emulator = next(iter(emulators.values()))
         measured.isolation = {"isolated_tmp": sample_emulator.isolated_tmp, "note": sample_emulator.isolation_note}
         if not sample_emulator.isolated_tmp:
             progress.note(f"no private /tmp per environment ({sample_emulator.isolation_note}): "
                           "slim_handler figures may be too good")
         samples = run_main(emulators, variant, function, environments=options.environments, warm=options.warm,
-                           paths=options.paths, clock=Clock(), on_step=progress.step)
-        measured.variants.append(VariantResult(variant.name, variant.slim, variant.describe(), samples))
+                           paths=options.paths, clock=Clock(), idle_s=options.idle_s, on_step=progress.step)
+        result = VariantResult(variant.name, variant.slim, variant.describe(), samples,
+                               {mode: variant.package_for(mode).packaging for mode in modes})
+        measured.variants.append(result)
         if primary and options.burst:
             for mode in modes:
                 measured.burst[mode] = run_burst(emulators[mode], mode, function.event, requests=options.burst,
@@ -113,10 +133,18 @@ def measure_variant(variant: Variant, options: BenchOptions, function: FunctionS
                 progress.step(f"burst {mode}")
         if primary:
             mode = import_mode(modes)
-            rows, error = profile_imports(variant.task_roots[mode], function, emulator_env(function, mode, s3_env))
+            env = emulator_env(function, mode, s3_envs[mode])
+            rows, error = profile_imports(variant.task_roots[mode], function, env)
             measured.imports = ImportProfile(variant.name, mode, rows, error)
             progress.step("import profile")
         progress.note(f"{variant.name}: stopping the environments, deleting their /tmp folders")
+    return result
+
+
+def project_name(cli: Any, variant: Variant, modes: tuple[str, ...]) -> str:
+    """The folder name the slim_handler unpacks into (/tmp/<project_name>), as the package's settings say."""
+    name = settings_value(variant.settings[modes[0]], "PROJECT_NAME") if variant.settings else None
+    return str(name or getattr(cli, "project_name", None) or "project")
 
 
 @contextmanager
@@ -142,6 +170,7 @@ def run(cli: Any, options: BenchOptions) -> int:
 
 
 def _run(cli: Any, options: BenchOptions) -> int:
+    check_prerequisites()  # before anything slow: packaging takes a minute or more
     project = Path.cwd().resolve()
     output = (options.output if options.output.is_absolute() else project / options.output).resolve()
     cli.api_stage = options.stage
@@ -149,9 +178,14 @@ def _run(cli: Any, options: BenchOptions) -> int:
     cli.load_settings()
     cli.check_venv()
     modes = options.modes
-    variant_count = 1 if options.zip_path else len(plan_variants(options.slim, False))
+    planned = plan_variants(options.slim, bool(cli.stage_config.get("slim_handler", False)))
+    variant_count = 1 if options.zip_path else len(planned)
+    packages = 1 if options.zip_path else variant_count * len(packagings_for(modes))
     main_steps = variant_count * len(modes) * options.environments * 2
-    progress = Progress(2 * variant_count + main_steps + (len(modes) if options.burst else 0) + 1)
+    slim_count = int(options.archive_path is not None) if options.zip_path else sum(planned)
+    unpack_steps = slim_count if options.unpack_runs else 0
+    progress = Progress(packages + variant_count + main_steps + unpack_steps + (len(modes) if options.burst else 0)
+                        + 1)
     function = function_spec(cli, options)
     warmup = warmup_requests(cli, options.paths)
     work = Path(tempfile.mkdtemp(prefix="zappa-bench-"))
@@ -162,7 +196,14 @@ def _run(cli: Any, options: BenchOptions) -> int:
             derive_task_roots(cli, variant, modes, warmup, work)
             progress.step(f"{variant.name}: task roots for {len(modes)} modes")
         for variant in variants:
-            measure_variant(variant, options, function, progress, measured, primary=variant is variants[0])
+            result = measure_variant(variant, options, function, progress, measured, primary=variant is variants[0])
+            if variant.slim and options.unpack_runs:
+                progress.note(f"{variant.name}: archive phase, upstream's unpack vs zappa-eager's "
+                              f"({options.unpack_runs} runs each, alternated)")
+                result.archive_unpack = measure_archive_phase(
+                    variant, runs=options.unpack_runs, project_name=project_name(cli, variant, modes),
+                    workdir=work / variant.name / "unpack")
+                progress.step(f"{variant.name}: archive phase")
     finally:
         progress.finish()
         if options.keep_work:
@@ -177,7 +218,8 @@ def _run(cli: Any, options: BenchOptions) -> int:
         "modes": list(modes), "quick": options.quick, "memory_mb": function.memory_mb,
         "timeout_s": function.timeout_s, "event": function.event_kind, "init_timeout_s": INIT_TIMEOUT_S,
         "warmup": [w.as_dict() for w in warmup], "zip": str(options.zip_path) if options.zip_path else None,
-        "emulator": measured.isolation,
+        "emulator": measured.isolation, "idle_s": options.idle_s, "unpack_runs": options.unpack_runs,
+        "packaging": {mode: variants[0].package_for(mode).packaging for mode in modes},
     }
     primary = variants[0].name
     document = build_document(stage=options.stage, function=function.name, modes=modes, variants=measured.variants,

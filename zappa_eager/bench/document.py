@@ -1,9 +1,11 @@
 """bench.json: every raw figure, plus the medians a reader (or CI) looks for first.
 
 Shape (``SCHEMA``): ``modes`` holds, per mode, the medians ``init_ms``, ``first_ms``,
-``cold_ms``, ``warm_ms``, ``max_rss_mb`` of the primary variant (the stage as configured);
-``variants`` the same per slim_handler variant with every environment's raw samples;
-``burst``, ``init_phases``, ``imports``, ``machine``, ``settings`` and ``errors``.
+``warm_ms``, ``idle_warm_ms``, ``cold_ms``, ``max_rss_mb``, the ratios and the ``package``
+the mode ran of the primary variant (the stage as configured); ``variants`` the same per
+slim_handler variant with its ``packages`` (sizes, bytecode), ``archive_unpack`` and every
+environment's raw samples; ``burst``, ``init_phases``, ``imports``, ``machine``,
+``settings`` and ``errors``. docs/benchmarks.md ("Outputs") lists every key.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from zappa_eager.bench.importtime import ImportRow, top_imports
 from zappa_eager.bench.records import BurstRequest, EnvSample
 from zappa_eager.bench.stats import init_phase_medians, summarize_burst, summarize_modes
 
-SCHEMA = "zappa-eager-bench/1"
+SCHEMA = "zappa-eager-bench/2"
 TOP_IMPORTS = 15
 
 
@@ -27,8 +29,20 @@ TOP_IMPORTS = 15
 class VariantResult:
     name: str
     slim: bool
-    package: dict[str, Any]
+    package: dict[str, Any]  # Variant.describe(): single_package, packages (packaging -> facts)
     samples: list[EnvSample] = field(default_factory=list)
+    mode_packaging: dict[str, str] = field(default_factory=dict)  # mode -> its key in package["packages"]
+    archive_unpack: dict[str, Any] | None = None  # compare_unpack on the eager package's tarball
+
+
+def mode_package(facts: Mapping[str, Any] | None, packaging: str | None) -> dict[str, Any] | None:
+    """What a mode's table row shows of its package: sizes, files and the bytecode state."""
+    if not facts:
+        return None
+    bytecode = facts.get("bytecode") or {}
+    return {"packaging": packaging, "zipped_bytes": facts.get("zipped_bytes"),
+            "unzipped_bytes": facts.get("unzipped_bytes"), "files": facts.get("files"),
+            "bytecode": bytecode.get("state")}
 
 
 @dataclass
@@ -52,6 +66,8 @@ def rounded(value: Any, digits: int = 2) -> Any:
 
 def _errors(variants: Sequence[VariantResult], burst: Mapping[str, Sequence[BurstRequest]]) -> list[str]:
     found = [f"{s.variant} {s.mode} env {s.round}: {error}" for v in variants for s in v.samples for error in s.errors]
+    found += [f"{v.name} archive unpack: {v.archive_unpack['error']}" for v in variants
+              if v.archive_unpack and v.archive_unpack.get("error")]
     found += [f"burst {r.mode} {r.env}: {r.error}" for requests in burst.values() for r in requests if r.error]
     return found
 
@@ -62,11 +78,18 @@ def build_document(*, stage: str, function: str, modes: Sequence[str], variants:
                    ) -> dict[str, Any]:
     per_variant: dict[str, Any] = {}
     for variant in variants:
+        packages = dict(variant.package.get("packages") or {})
+        summaries = summarize_modes(variant.samples, modes)
+        for mode, summary in summaries.items():
+            packaging = variant.mode_packaging.get(mode)
+            summary["package"] = mode_package(packages.get(packaging) if packaging else None, packaging)
         per_variant[variant.name] = {
             "slim_handler": variant.slim,
-            "package": dict(variant.package),
-            "modes": summarize_modes(variant.samples, modes),
+            "single_package": bool(variant.package.get("single_package")),
+            "packages": packages,
+            "modes": summaries,
             "init_phases": init_phase_medians(variant.samples, modes),
+            "archive_unpack": variant.archive_unpack,
             "environments": [sample.as_dict() for sample in variant.samples],
         }
     main = per_variant.get(primary, {"modes": {}, "init_phases": {}})

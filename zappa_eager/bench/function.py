@@ -3,7 +3,8 @@
 The function looks like what ``zappa deploy`` would create: the stage's name, memory,
 timeout, region and ``aws_environment_variables``, handler ``handler.lambda_handler``,
 events from API Gateway (REST, Zappa's default) or a function URL. S3 (the slim_handler
-archive, a remote_env file) is a moto server on 127.0.0.1 shared by all the modes.
+archive, a remote_env file) is a moto server on 127.0.0.1, one per package: the upstream
+and the eager package of a variant have different tarballs under the same S3 key.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zappa_eager.bench.modes import MODE_SPECS
-from zappa_eager.bench.variants import Variant, settings_value
+from zappa_eager.bench.variants import Package, Variant, settings_value
 from zappa_eager.emulator import Emulator, events
 from zappa_eager.emulator.config import RESERVED
 
@@ -47,13 +48,13 @@ def lambda_env(variables: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in variables.items() if str(k) not in RESERVED}
 
 
-def s3_objects(variant: Variant, settings: str) -> list[tuple[str, str, Path | bytes]]:
+def s3_objects(package: Package, settings: str) -> list[tuple[str, str, Path | bytes]]:
     """What the package reads from S3 during INIT: the slim_handler archive, a remote_env file."""
     objects: list[tuple[str, str, Path | bytes]] = []
     archive_url = settings_value(settings, "ARCHIVE_PATH")
-    if variant.archive is not None and isinstance(archive_url, str):
+    if package.archive is not None and isinstance(archive_url, str):
         bucket, _, key = archive_url.removeprefix("s3://").partition("/")
-        objects.append((bucket, key, variant.archive))
+        objects.append((bucket, key, package.archive))
     remote_env = settings_value(settings, "REMOTE_ENV")
     if isinstance(remote_env, str) and remote_env.startswith("s3://"):
         bucket, _, key = remote_env.removeprefix("s3://").partition("/")
@@ -66,23 +67,25 @@ def emulator_env(function: FunctionSpec, mode: str, s3_env: Mapping[str, str]) -
 
 
 def open_emulators(stack: ExitStack, variant: Variant, modes: Sequence[str], function: FunctionSpec,
-                   init_timeout_s: float = INIT_TIMEOUT_S) -> tuple[dict[str, Emulator], dict[str, str]]:
-    """One emulator per mode (its own task root), sharing one loopback S3 when the package needs it.
+                   init_timeout_s: float = INIT_TIMEOUT_S) -> tuple[dict[str, Emulator], dict[str, dict[str, str]]]:
+    """One emulator per mode (its own task root); the modes of one package share a loopback S3 if it needs one.
 
-    Returns the emulators and the S3 variables (``AWS_ENDPOINT_URL_S3``) for any further one.
+    Returns the emulators and, per mode, its S3 variables (``AWS_ENDPOINT_URL_S3``) for any further one.
     """
     emulators: dict[str, Emulator] = {}
-    s3_env: dict[str, str] = {}
+    s3_envs: dict[str, dict[str, str]] = {}  # packaging -> the S3 variables of its modes
     for mode in modes:
+        packaging = variant.package_for(mode).packaging
+        s3_env = s3_envs.setdefault(packaging, {})
+        objects = s3_objects(variant.package_for(mode), variant.settings[mode])
         emulator = stack.enter_context(Emulator(
             variant.task_roots[mode], handler="handler.lambda_handler", env=emulator_env(function, mode, s3_env),
             memory_mb=function.memory_mb, timeout_s=function.timeout_s, function_name=function.name,
             region=function.region, init_timeout_s=init_timeout_s,
         ))
-        objects = s3_objects(variant, variant.settings[mode])
         if objects and not s3_env:
             s3_env["AWS_ENDPOINT_URL_S3"] = emulator.start_s3()
             for bucket, key, data in objects:
                 emulator.s3_put(bucket, key, data)
         emulators[mode] = emulator
-    return emulators, s3_env
+    return emulators, {mode: s3_envs[variant.package_for(mode).packaging] for mode in modes}

@@ -1,8 +1,8 @@
-"""The four ways a package can start, and what distinguishes them: handler.py, settings, env."""
+"""The four ways a package can start, and what distinguishes them: packaging, handler.py, settings, env."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 UPSTREAM = "upstream"
@@ -12,6 +12,12 @@ EAGER_WARMUP = "eager+warmup"
 
 MODES: tuple[str, ...] = (UPSTREAM, UPSTREAM_ENV, EAGER, EAGER_WARMUP)
 
+#: How a mode's package is built: upstream's ``create_package`` (``eager_init: false``: no
+#: bytecode compile, no lean selection) or zappa-eager's (eager init on).
+UPSTREAM_PACKAGING = "upstream"
+EAGER_PACKAGING = "eager"
+PACKAGINGS: tuple[str, ...] = (UPSTREAM_PACKAGING, EAGER_PACKAGING)
+
 
 @dataclass(frozen=True)
 class ModeSpec:
@@ -20,6 +26,11 @@ class ModeSpec:
     warmup: bool  # eager_init_warmup requests during INIT
     env: Mapping[str, str] = field(default_factory=dict)  # extra Lambda environment variables
     summary: str = ""
+
+    @property
+    def packaging(self) -> str:
+        """The upstream modes run upstream's package, so what packaging gains shows in the figures."""
+        return EAGER_PACKAGING if self.eager else UPSTREAM_PACKAGING
 
 
 MODE_SPECS: dict[str, ModeSpec] = {
@@ -40,3 +51,9 @@ def parse_modes(values: list[str] | None) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
     return tuple(mode for mode in MODES if mode in chosen)
+
+
+def packagings_for(modes: Sequence[str]) -> tuple[str, ...]:
+    """The packagings ``modes`` need, in canonical order (only those get built)."""
+    needed = {MODE_SPECS[mode].packaging for mode in modes}
+    return tuple(packaging for packaging in PACKAGINGS if packaging in needed)

@@ -13,7 +13,9 @@ SLIM_CHOICES = ("stage", "on", "off", "both")
 
 #: (normal, --quick) defaults: --quick is what CI runs, to check the output, not the speed.
 #: The normal burst is capped by ``default_burst`` on small machines.
-DEFAULTS = {"environments": (5, 2), "warm": (20, 5), "burst": (20, 6), "burst_envs": (2, 1)}
+DEFAULTS = {"environments": (5, 2), "warm": (20, 5), "burst": (20, 6), "burst_envs": (2, 1), "unpack_runs": (5, 2)}
+#: Seconds a pre-initialized environment idles before its first request (and before the idle-warm one).
+IDLE_S = (1.0, 0.2)
 #: On-demand cold starts per CPU in the default burst.
 COLD_STARTS_PER_CPU = 3
 
@@ -45,6 +47,8 @@ class BenchOptions:
     archive_path: Path | None = None
     memory_mb: int | None = None
     keep_work: bool = False
+    idle_s: float = 1.0
+    unpack_runs: int = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("stage", metavar="STAGE", help="stage of zappa_settings.json")
     parser.add_argument("--quick", action="store_true",
-                        help="small run for CI: 2 environments, 5 warm requests, a burst of 6")
+                        help="small run for CI: 2 environments, 5 warm requests, a burst of 6, idle 0.2 s, "
+                        "2 unpack runs")
     parser.add_argument("--output", default="bench-out", metavar="DIR", help="where bench.json/bench.png go")
-    parser.add_argument("--zip", dest="zip_path", metavar="PATH", help="benchmark this package instead of packaging")
+    parser.add_argument("--zip", dest="zip_path", metavar="PATH",
+                        help="benchmark this package instead of packaging: one package for every mode (the upstream "
+                        "modes get upstream's handler.py, not upstream's packaging)")
     parser.add_argument("--archive", dest="archive_path", metavar="PATH",
                         help="with --zip of a slim_handler package: its project tarball")
     parser.add_argument("--environments", type=int, metavar="N", help="fresh environments per mode (default 5)")
@@ -67,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--burst", type=int, metavar="K",
                         help="concurrent requests in the burst (default 20, at most P + 3 per CPU)")
     parser.add_argument("--burst-envs", type=int, metavar="P", help="pre-initialized environments (default 2)")
+    parser.add_argument("--idle", dest="idle_s", type=float, metavar="SECONDS",
+                        help="idle gap before a pre-initialized environment's first request, and before the "
+                        "idle-warm request it is compared with (default 1; 0: none)")
+    parser.add_argument("--unpack-runs", type=int, metavar="N",
+                        help="slim_handler: unpack the project archive N times with upstream's and with "
+                        "zappa-eager's code, alternated (default 5; 0: skip)")
     parser.add_argument("--slim", choices=SLIM_CHOICES, default="both",
                         help="slim_handler variants: as the stage says, on, off, or both (default)")
     parser.add_argument("--modes", action="append", metavar="MODE[,MODE]",
@@ -106,6 +119,9 @@ def parse_options(argv: list[str]) -> BenchOptions:
     burst = number("burst", 0)
     if burst and burst_envs > burst:
         parser.error("--burst-envs cannot exceed --burst")
+    idle_s = IDLE_S[pick] if args.idle_s is None else args.idle_s
+    if not 0 <= idle_s <= 600:  # also rejects nan
+        parser.error("--idle must be between 0 and 600 seconds")
     return BenchOptions(
         stage=args.stage,
         output=Path(args.output),
@@ -121,4 +137,6 @@ def parse_options(argv: list[str]) -> BenchOptions:
         archive_path=Path(args.archive_path) if args.archive_path else None,
         memory_mb=args.memory_mb,
         keep_work=args.keep_work,
+        idle_s=float(idle_s),
+        unpack_runs=number("unpack_runs", 0),
     )

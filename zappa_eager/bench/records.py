@@ -13,7 +13,7 @@ class RequestSample:
     t_s: float  # seconds since the measurements started
     latency_ms: float  # client-observed (includes INIT on an on-demand environment's first request)
     duration_ms: float  # Lambda's Duration (handler only)
-    kind: str  # "first" (first request on a pre-initialized environment), "warm", "cold" (on-demand)
+    kind: str  # "first" (first request on a pre-initialized environment), "warm", "idle-warm", "cold" (on-demand)
     path: str
     env: str
     status: int | None
@@ -31,6 +31,7 @@ class EnvSample:
     first_ms: float | None = None  # its first request
     warm_ms: list[float] = field(default_factory=list)  # its warm requests
     warm_median_ms: float | None = None
+    idle_warm_ms: float | None = None  # a request after the warm ones and the same idle gap as the first's
     max_rss_mb: float | None = None  # its peak RSS after all requests
     cold_ms: float | None = None  # on-demand environment: INIT + first request, client-observed
     cold_init_ms: float | None = None  # ...of which Init Duration

@@ -1,8 +1,11 @@
 """The main scenario on the local Lambda emulator: fresh environments, round-robin over the modes.
 
 Per round and mode: a pre-initialized environment (provisioned concurrency: INIT runs before
-any request) serves its first request and then W warm ones; then an on-demand environment
-serves one request, which waits for INIT (a classic cold start). Modes take turns inside
+any request) waits the idle gap, as a provisioned environment waits for traffic, serves its
+first request, then W warm ones back to back, and, after the same idle gap, one more: the
+idle-warm request, the first request's fair reference (what idling alone costs: cold CPU
+caches, the runtime's long poll). Then an on-demand environment serves one request, which
+waits for INIT (a classic cold start). Modes take turns inside
 each round, starting with a different mode each round, so machine drift (thermal, page
 cache, a browser tab) hits every mode alike. Environments run one at a time.
 """
@@ -70,15 +73,22 @@ def _request(environment: Any, function: FunctionSpec, path: str, kind: str, clo
     return result
 
 
+def idle(seconds: float) -> None:
+    """The idle gap itself (what is measured, not a synchronisation)."""
+    if seconds > 0:
+        time.sleep(seconds)
+
+
 def measure_pre_initialized(emulator: Emulator, function: FunctionSpec, sample: EnvSample, paths: Sequence[str],
-                            warm: int, clock: Clock) -> None:
-    """INIT before traffic, then the first request and W warm ones on the same environment."""
+                            warm: int, clock: Clock, idle_s: float = 0.0) -> None:
+    """INIT before traffic, an idle gap, the first request, W warm ones, an idle gap, the idle-warm one."""
     environment = emulator.start_environment("provisioned-concurrency")
     try:
         sample.init_ms = environment.init_duration_ms
         if environment.init_error is not None:
             sample.errors.append(f"init: {init_failure(environment.init_error)}")
             return
+        idle(idle_s)
         first = _request(environment, function, paths[0], "first", clock, sample)
         if first is None:
             return
@@ -91,6 +101,12 @@ def measure_pre_initialized(emulator: Emulator, function: FunctionSpec, sample: 
             sample.warm_ms.append(result.latency_ms)
             last = result
         sample.warm_median_ms = median(sample.warm_ms)
+        if len(sample.warm_ms) == warm:  # the same path as the first request, after the same gap
+            idle(idle_s)
+            result = _request(environment, function, paths[0], "idle-warm", clock, sample)
+            if result is not None:
+                sample.idle_warm_ms = result.latency_ms
+                last = result
         sample.max_rss_mb = last.max_memory_mb
         sample.init_report = environment.init_report()
     finally:
@@ -118,13 +134,13 @@ def rounds(modes: Sequence[str], count: int) -> Iterator[tuple[int, str]]:
 
 
 def run_main(emulators: Mapping[str, Emulator], variant: Variant, function: FunctionSpec, *, environments: int,
-             warm: int, paths: Sequence[str], clock: Clock,
+             warm: int, paths: Sequence[str], clock: Clock, idle_s: float = 0.0,
              on_step: Callable[[str], None] = lambda label: None) -> list[EnvSample]:
     """N rounds over the modes; ``on_step`` is called after each environment (progress)."""
     samples: list[EnvSample] = []
     for round_index, mode in rounds(list(emulators), environments):
         sample = EnvSample(mode=mode, variant=variant.name, round=round_index + 1)
-        measure_pre_initialized(emulators[mode], function, sample, paths, warm, clock)
+        measure_pre_initialized(emulators[mode], function, sample, paths, warm, clock, idle_s)
         on_step(f"{variant.name} {mode} env {round_index + 1}/{environments} pre-initialized")
         measure_on_demand(emulators[mode], function, sample, paths[0], clock)
         on_step(f"{variant.name} {mode} env {round_index + 1}/{environments} on-demand")

@@ -9,6 +9,7 @@ from zappa_eager.report import PHASES
 
 VARIANT_TITLES = {"slim_off": "slim_handler off", "slim_on": "slim_handler on"}
 MAX_ERRORS = 10
+MB = 1024 * 1024
 
 
 def fmt_ms(value: float | None) -> str:
@@ -32,15 +33,44 @@ def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = " 
     return lines
 
 
+def fmt_mb(value: float | None) -> str:
+    return "-" if value is None else f"{value / MB:.1f}"
+
+
 def modes_table(modes: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    headers = ("mode", "INIT ms", "first ms", "warm ms", "cold ms", "first/warm", "cold/upstream cold", "RSS MB")
+    headers = ("mode", "INIT ms", "first ms", "warm ms", "idle-warm ms", "cold ms", "first/warm", "first/idle-warm",
+               "cold/upstream cold", "RSS MB")
     rows = [
         (mode, fmt_ms(m.get("init_ms")), fmt_ms(m.get("first_ms")), fmt_ms(m.get("warm_ms")),
-         fmt_ms(m.get("cold_ms")), fmt_ratio(m.get("first_over_warm")), fmt_ratio(m.get("cold_over_upstream_cold")),
+         fmt_ms(m.get("idle_warm_ms")), fmt_ms(m.get("cold_ms")), fmt_ratio(m.get("first_over_warm")),
+         fmt_ratio(m.get("first_over_idle_warm")), fmt_ratio(m.get("cold_over_upstream_cold")),
          fmt_ms(m.get("max_rss_mb")))
         for mode, m in modes.items()
     ]
     return grid(headers, rows)
+
+
+def packages_table(modes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The package each mode ran: sizes (zip + slim_handler tarball), files, bytecode state."""
+    rows = []
+    for mode, m in modes.items():
+        package = m.get("package") or {}
+        rows.append((mode, str(package.get("packaging") or "-"), fmt_mb(package.get("zipped_bytes")),
+                     fmt_mb(package.get("unzipped_bytes")), str(package.get("files") or "-"),
+                     str(package.get("bytecode") or "-")))
+    return grid(("package of", "packaging", "zipped MB", "unzipped MB", "files", "bytecode"), rows)
+
+
+def archive_lines(unpack: Mapping[str, Any]) -> list[str]:
+    """Upstream's unpack of the eager package's tarball against ours: the figures, then what they are."""
+    if unpack.get("error"):
+        return [f"  archive phase: not measured ({unpack['error']})"]
+    upstream_files = unpack.get("upstream_archive_files")
+    other = f"; upstream's own tarball: {upstream_files} files" if upstream_files is not None else ""
+    return [f"  archive phase: upstream unpack {fmt_ms(unpack.get('upstream_median_ms'))} ms, zappa-eager "
+            f"{fmt_ms(unpack.get('eager_median_ms'))} ms, {fmt_ratio(unpack.get('speedup'))}, "
+            f"{unpack.get('files')} files ({fmt_mb(unpack.get('unpacked_bytes'))} MB)",
+            f"    medians of {unpack.get('runs')} alternated runs each, on the zappa-eager package's tarball{other}"]
 
 
 def burst_table(burst: Mapping[str, Any]) -> list[str]:
@@ -75,9 +105,19 @@ def render_table(doc: Mapping[str, Any]) -> str:
     ]
     variants = doc.get("variants", {})
     for name in sorted(variants, key=lambda n: n != primary):
+        variant = variants[name]
         title = VARIANT_TITLES.get(name, name) + (" (the stage as configured)" if name == primary else "")
-        out += ["", title, *modes_table(variants[name].get("modes", {}))]
-    out += ["  medians; INIT and first: a pre-initialized (provisioned) environment; warm: its next requests;",
+        out += ["", title, *modes_table(variant.get("modes", {})), "", *packages_table(variant.get("modes", {}))]
+        if variant.get("single_package"):
+            out.append("  one given package (--zip) for every mode: the upstream modes run it with upstream's "
+                       "handler.py swapped in")
+        if variant.get("archive_unpack"):
+            out += archive_lines(variant["archive_unpack"])
+    idle = settings.get("idle_s")
+    out += ["", "  medians; INIT and first: a pre-initialized (provisioned) environment, first request after "
+            f"{'no idle gap' if not idle else f'an idle gap of {idle:g} s'};",
+            "  warm: its next requests, back to back; idle-warm: one more after the same idle gap;",
+            "  first/idle-warm: median over environments of each one's first / idle-warm;",
             "  cold: an on-demand environment's first request, INIT included, as the caller waits for it"]
     burst = doc.get("burst") or {}
     if burst.get("modes"):

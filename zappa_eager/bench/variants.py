@@ -1,10 +1,13 @@
-"""Package once per slim_handler variant with the real ``zappa package`` path, then derive the modes.
+"""Package each slim_handler variant with the real ``zappa package`` path, then derive the modes.
 
-Packaging is the slow part (it copies the whole virtualenv), so each variant is packaged
-once, with eager init on, and unpacked once. Every mode's task root is a hard-linked copy
-of that tree with two files replaced: ``handler.py`` (ours, or upstream's own, byte for
-byte) and ``zappa_settings.py`` (rendered by the CLI with the mode's eager settings).
-Everything else - the app, the virtualenv, the slim_handler tarball - is identical.
+Each variant is packaged twice by the CLI's own ``create_package``: once as upstream zappa
+builds it (``eager_init: false``: upstream's handler, no bytecode compile, no lean
+selection) for the ``upstream`` and ``upstream-env`` modes, once with eager init on for
+``eager`` and ``eager+warmup`` - so what packaging gains shows in the figures. Each package
+is unpacked once; every mode's task root is a hard-linked copy of its packaging's tree with
+``handler.py`` (ours, or upstream's own, byte for byte) and ``zappa_settings.py`` (rendered
+by the CLI with the mode's eager settings) written where they differ. ``--zip`` gives one
+package for every mode (the modes then differ only in those two files).
 """
 
 from __future__ import annotations
@@ -13,34 +16,68 @@ import ast
 import dataclasses
 import importlib.util
 import os
+import py_compile
 import shutil
+import tarfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zappa_eager.bench.modes import MODE_SPECS, ModeSpec
+from zappa_eager.bench.modes import EAGER_PACKAGING, MODE_SPECS, PACKAGINGS, ModeSpec
+from zappa_eager.packaging.facts import PackageFacts, describe_package
 from zappa_eager.settings import WarmupRequest
+
+#: ``Package.packaging`` of a package given with ``--zip`` (one package for every mode).
+GIVEN_PACKAGING = "given"
+
+
+@dataclass
+class Package:
+    """One built package: the zip Lambda runs and, with slim_handler, the project tarball it fetches."""
+
+    packaging: str  # "upstream" or "eager" (modes.PACKAGINGS), or "given" (--zip)
+    zip: Path  # the zip Lambda runs (the small handler zip with slim_handler)
+    archive: Path | None = None  # slim_handler: the project tarball the handler fetches from S3
+    facts: PackageFacts | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "packaging": self.packaging,
+            "zip": str(self.zip),
+            "archive": str(self.archive) if self.archive else None,
+            "zip_bytes": self.zip.stat().st_size if self.zip.exists() else None,
+            "archive_bytes": self.archive.stat().st_size if self.archive and self.archive.exists() else None,
+            **(self.facts.as_dict() if self.facts else {}),
+        }
 
 
 @dataclass
 class Variant:
     name: str  # "slim_off" or "slim_on"
     slim: bool
-    package: Path  # the zip Lambda runs (the small handler zip with slim_handler)
-    archive: Path | None = None  # slim_handler: the project tarball the handler fetches from S3
+    packages: dict[str, Package]  # packaging ("upstream", "eager") -> its package
+    single_package: bool = False  # --zip: one package for every mode
     task_roots: dict[str, Path] = field(default_factory=dict)  # mode -> unpacked task root
     settings: dict[str, str] = field(default_factory=dict)  # mode -> zappa_settings.py text
+
+    def package_for(self, mode: str) -> Package:
+        return self.packages[MODE_SPECS[mode].packaging]
 
     def describe(self) -> dict[str, Any]:
         return {
             "slim_handler": self.slim,
-            "package": str(self.package),
-            "package_bytes": self.package.stat().st_size if self.package.exists() else None,
-            "archive_bytes": self.archive.stat().st_size if self.archive and self.archive.exists() else None,
+            "single_package": self.single_package,
+            "packages": {packaging: package.describe() for packaging, package in self.packages.items()},
         }
+
+
+def given_variant(package: Path, archive: Path | None, slim: bool) -> Variant:
+    """``--zip``: one existing package for every mode (upstream modes get upstream's handler.py swapped in)."""
+    given = Package(GIVEN_PACKAGING, package, archive, describe_package(package, archive))
+    return Variant(variant_name(slim), slim, dict.fromkeys(PACKAGINGS, given), single_package=True)
 
 
 def variant_name(slim: bool) -> str:
@@ -79,6 +116,28 @@ def eager_settings(cli: Any, *, enabled: bool, warmup: tuple[WarmupRequest, ...]
         cli.eager = previous
 
 
+@contextmanager
+def packaging_settings(cli: Any, packaging: str) -> Iterator[None]:
+    """The settings ``create_package`` runs with for one packaging.
+
+    ``upstream``: eager init off, and no packaging step even if the stage asks for one
+    (upstream zappa knows no ``compile_bytecode``). ``eager``: eager init on, with the
+    stage's packaging steps - their defaults with eager init, if the stage itself is lazy.
+    """
+    if packaging != EAGER_PACKAGING:
+        with stage_overrides(cli, compile_bytecode=False, lean_package=False), eager_settings(cli, enabled=False):
+            yield
+        return
+    previous = cli.eager
+    with eager_settings(cli, enabled=True):
+        if not previous.enabled:
+            stage = cli.stage_config
+            cli.eager = dataclasses.replace(cli.eager,
+                                            compile_bytecode=stage.get("compile_bytecode", True) is not False,
+                                            lean_package=stage.get("lean_package", True) is not False)
+        yield
+
+
 def extra_excludes(project: Path, *folders: Path) -> list[str]:
     """Folder names to keep out of the package (our output and work folders, if inside the project)."""
     names = []
@@ -89,20 +148,45 @@ def extra_excludes(project: Path, *folders: Path) -> list[str]:
     return names
 
 
-def build_variant(cli: Any, slim: bool, work: Path, exclude: Sequence[str] = ()) -> Variant:
-    """``zappa package`` for one slim_handler value, with eager init on; the outputs land in ``work``."""
-    name = variant_name(slim)
-    output = work / f"{name}.zip"
+def build_package(cli: Any, slim: bool, packaging: str, work: Path, exclude: Sequence[str] = ()) -> Package:
+    """``zappa package`` for one slim_handler value, as upstream or as zappa-eager builds it, into ``work``.
+
+    ``packaging="upstream"`` runs with ``eager_init: false``, which makes the CLI's
+    ``create_package`` exactly upstream's (no bytecode compile, no lean selection; see
+    ``packaging_settings``).
+    """
+    stem = f"{variant_name(slim)}-{packaging}"
+    output = work / f"{stem}.zip"
     overrides: dict[str, Any] = {"slim_handler": slim, "delete_local_zip": False}
     if exclude:
         overrides["exclude"] = list(cli.stage_config.get("exclude", [])) + list(exclude)
-    with stage_overrides(cli, **overrides), eager_settings(cli, enabled=True):
+    with stage_overrides(cli, **overrides), packaging_settings(cli, packaging):
         cli.create_package(output=str(output))
+    facts = getattr(cli, "package_facts", None)  # computed by create_package when it optimized the package
     if not slim:
-        return Variant(name, slim, Path(cli.zip_path))
-    archive = work / f"{name}-project.tar.gz"
+        package = Path(cli.zip_path)
+        return Package(packaging, package, None, facts or describe_package(package))
+    archive = work / f"{stem}-project.tar.gz"
     shutil.move(str(cli.zip_path), archive)  # upstream writes the tarball into the project folder
-    return Variant(name, slim, Path(cli.handler_path), archive)
+    package = Path(cli.handler_path)
+    return Package(packaging, package, archive, facts or describe_package(package, archive))
+
+
+def build_variant(cli: Any, slim: bool, work: Path, exclude: Sequence[str] = (),
+                  packagings: Sequence[str] = PACKAGINGS,
+                  on_built: Callable[[Package], None] = lambda package: None) -> Variant:
+    """One package per packaging the modes need (``on_built`` after each: they take a while)."""
+    packages = {}
+    for packaging in packagings:
+        packages[packaging] = build_package(cli, slim, packaging, work, exclude)
+        on_built(packages[packaging])
+    return Variant(variant_name(slim), slim, packages)
+
+
+def archive_files(archive: Path) -> int:
+    """Regular files in a project tarball."""
+    with tarfile.open(archive) as tar:
+        return sum(1 for member in tar if member.isfile())
 
 
 def package_is_slim(package: Path) -> bool:
@@ -169,18 +253,47 @@ def _write_fresh(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+def replace_module(root: Path, name: str, source: bytes) -> bool:
+    """Put ``source`` in the task root's module ``name``, with no bytecode of the old source left.
+
+    Nothing is written when the package already has this source (its bytecode stays valid).
+    Otherwise every ``__pycache__/<module>.*.pyc`` is deleted - an unchecked-hash one would
+    shadow the new source - and, if the package shipped bytecode for this interpreter, the
+    new source's is compiled as ``create_package`` compiles root modules (checked hash), so
+    the mode's task root is what packaging that mode would have produced. Returns whether
+    the module was replaced.
+    """
+    path = root / name
+    if path.is_file() and path.read_bytes() == source:
+        return False
+    cached = Path(importlib.util.cache_from_source(str(path)))
+    shipped = cached.exists()
+    for pyc in cached.parent.glob(f"{path.stem}.*.pyc"):
+        pyc.unlink()
+    _write_fresh(path, source)
+    if shipped:
+        py_compile.compile(str(path), cfile=str(cached), dfile=name, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    return True
+
+
 def derive_task_roots(cli: Any, variant: Variant, modes: Sequence[str], warmup: tuple[WarmupRequest, ...],
                       work: Path) -> None:
-    """Unpack the variant's package once and make one task root per mode."""
-    base = work / variant.name / "package"
-    with zipfile.ZipFile(variant.package) as archive:
-        archive.extractall(base)
+    """Unpack each of the variant's packages once and make one task root per mode from its packaging's."""
+    bases: dict[str, Path] = {}
     for mode in modes:
         spec = MODE_SPECS[mode]
+        package = variant.package_for(mode)
+        base = bases.get(package.packaging)
+        if base is None:
+            base = work / variant.name / f"package-{package.packaging}"
+            with zipfile.ZipFile(package.zip) as archive:
+                archive.extractall(base)
+            bases[package.packaging] = base
         root = work / variant.name / mode.replace("+", "-")
         shutil.copytree(base, root, copy_function=_link)
         settings = render_settings(cli, variant.slim, spec, warmup)
-        _write_fresh(root / "handler.py", handler_source(spec.eager))
-        _write_fresh(root / "zappa_settings.py", settings.encode("utf-8"))
+        replace_module(root, "handler.py", handler_source(spec.eager))
+        replace_module(root, "zappa_settings.py", settings.encode("utf-8"))
         variant.task_roots[mode] = root
         variant.settings[mode] = settings
