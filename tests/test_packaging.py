@@ -208,7 +208,7 @@ def test_slim_archive_and_handler_zip_have_valid_bytecode(fresh_venv: Path, proj
     with zipfile.ZipFile(project / "slim_lean.zip") as package:
         assert not [n for n in package.namelist() if n.startswith(TOOLING_FILES)]
     with tarfile.open(tarball) as archive:
-        assert "djsite/__pycache__/settings.{}.pyc".format(sys.implementation.cache_tag) in archive.getnames()
+        assert f"djsite/__pycache__/settings.{sys.implementation.cache_tag}.pyc" in archive.getnames()
 
 
 def test_package_built_beside_the_bench_tooling_is_no_larger_than_upstreams_without_it(

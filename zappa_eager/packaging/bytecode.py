@@ -143,8 +143,8 @@ class BytecodeStatus:
 
     def as_dict(self) -> dict[str, object]:
         return {"state": self.state, "tag": self.tag, "modules": self.modules, "valid": self.valid,
-                "stale": self.stale, "missing": self.missing, "unchecked": self.unchecked, "not_python": self.not_python,
-                "examples": self.examples[:5]}
+                "stale": self.stale, "missing": self.missing, "unchecked": self.unchecked,
+                "not_python": self.not_python, "examples": self.examples[:5]}
 
 
 def pyc_valid(pyc: bytes, source: bytes, source_mtime: int | None, source_size: int) -> tuple[bool, bool]:
