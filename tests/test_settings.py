@@ -142,7 +142,8 @@ def test_cli_rejects_bad_eager_settings_before_creating_any_aws_client(tmp_path,
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("settings_file", ["zappa_settings.example.json", "examples/django_app/zappa_settings.json"])
+@pytest.mark.parametrize("settings_file", ["zappa_settings.example.json", "examples/django_app/zappa_settings.json",
+                                           "examples/flask_app/zappa_settings.json"])
 def test_shipped_settings_files_pass_validation(settings_file: str) -> None:
     """Every stage of the settings files we tell users to copy is valid, ``extends`` resolved as upstream does."""
     from zappa_eager.cli import EagerZappaCLI
