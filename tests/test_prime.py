@@ -40,11 +40,13 @@ def run_fresh(code: str, env: dict[str, str] | None = None) -> None:
 
 def test_init_mimetypes_loads_the_tables_and_the_url_regex() -> None:
     run_fresh("""
-        import mimetypes, urllib.parse
+        import mimetypes, sys, urllib.parse
         from zappa_eager.prime import init_mimetypes
-        assert not mimetypes.inited and urllib.parse._typeprog is None
+        # Up to 3.12 guess_type() splits URLs with a regex urllib.parse compiles on first use.
+        regex = sys.version_info < (3, 13)
+        assert not mimetypes.inited and (not regex or urllib.parse._typeprog is None)
         assert init_mimetypes() is True
-        assert mimetypes.inited and urllib.parse._typeprog is not None
+        assert mimetypes.inited and (not regex or urllib.parse._typeprog is not None)
         assert init_mimetypes() is False  # already loaded: nothing to do
     """)
 

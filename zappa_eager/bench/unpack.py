@@ -188,7 +188,7 @@ def compare_unpack(
         "eager_ms": timings["eager"],
         "upstream_median_ms": upstream_median,
         "eager_median_ms": eager_median,
-        "speedup": upstream_median / eager_median if eager_median > 0 else float("inf"),
+        "speedup": upstream_median / eager_median if eager_median > 0 else None,  # JSON has no infinity
         "file_create_us": create_us,
     }
 
@@ -204,7 +204,8 @@ def format_result(archive: Path, result: dict[str, Any]) -> str:
     for label, key in (("upstream", "upstream"), ("zappa-eager", "eager")):
         runs = " ".join(f"{ms:.0f}" for ms in result[f"{key}_ms"])
         lines.append(f"{label:<12} {result[f'{key}_median_ms']:>10.0f}   {runs}")
-    lines.append(f"{'speedup':<12} {result['speedup']:>9.2f}x")
+    speedup = result["speedup"]
+    lines.append(f"{'speedup':<12} {speedup:>9.2f}x" if speedup is not None else f"{'speedup':<12} {'-':>10}")
     return "\n".join(lines)
 
 
