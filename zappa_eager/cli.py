@@ -122,16 +122,14 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
         self.optimize_packages()
 
     def package_steps(self) -> PackageSteps:
-        """The packaging steps of this stage: with ``eager_init: false`` only those set explicitly."""
+        """The packaging steps of this stage (``parse_eager_settings`` defaults them to ``eager_init``)."""
         eager = self.eager
-        explicit = self.stage_config
-        compile_bytecode = eager.compile_bytecode if eager.enabled else explicit.get("compile_bytecode") is True
-        lean = eager.lean_package if eager.enabled else explicit.get("lean_package") is True
+        compile_bytecode = eager.compile_bytecode
         mismatch = runtime_mismatch(str(getattr(self, "runtime", "") or "")) if compile_bytecode else None
         if mismatch:
             print(f"zappa-eager: {mismatch}")
             compile_bytecode = False
-        return PackageSteps(compile_bytecode=compile_bytecode, lean=lean, lean_keep=eager.lean_keep,
+        return PackageSteps(compile_bytecode=compile_bytecode, lean=eager.lean_package, lean_keep=eager.lean_keep,
                             project_dir=Path.cwd())
 
     def optimize_packages(self) -> list[OptimizeResult]:

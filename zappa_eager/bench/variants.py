@@ -28,7 +28,7 @@ from typing import Any
 
 from zappa_eager.bench.modes import EAGER_PACKAGING, MODE_SPECS, PACKAGINGS, ModeSpec
 from zappa_eager.packaging.facts import PackageFacts, describe_package
-from zappa_eager.settings import WarmupRequest
+from zappa_eager.settings import WarmupRequest, parse_eager_settings
 
 #: ``Package.packaging`` of a package given with ``--zip`` (one package for every mode).
 GIVEN_PACKAGING = "given"
@@ -122,20 +122,18 @@ def packaging_settings(cli: Any, packaging: str) -> Iterator[None]:
 
     ``upstream``: eager init off, and no packaging step even if the stage asks for one
     (upstream zappa knows no ``compile_bytecode``). ``eager``: eager init on, with the
-    stage's packaging steps - their defaults with eager init, if the stage itself is lazy.
+    stage's packaging steps - parsed as if the stage said ``eager_init: true``, so a lazy
+    stage gets the eager defaults from the one place that defines them.
     """
-    if packaging != EAGER_PACKAGING:
-        with stage_overrides(cli, compile_bytecode=False, lean_package=False), eager_settings(cli, enabled=False):
-            yield
-        return
     previous = cli.eager
-    with eager_settings(cli, enabled=True):
-        if not previous.enabled:
-            stage = cli.stage_config
-            cli.eager = dataclasses.replace(cli.eager,
-                                            compile_bytecode=stage.get("compile_bytecode", True) is not False,
-                                            lean_package=stage.get("lean_package", True) is not False)
+    if packaging != EAGER_PACKAGING:
+        cli.eager = dataclasses.replace(previous, enabled=False, compile_bytecode=False, lean_package=False)
+    elif not previous.enabled:
+        cli.eager = parse_eager_settings({**cli.stage_config, "eager_init": True}, cli.api_stage)
+    try:
         yield
+    finally:
+        cli.eager = previous
 
 
 def extra_excludes(project: Path, *folders: Path) -> list[str]:
