@@ -7,12 +7,13 @@ Tooling module.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import distributions
 from typing import Any
 from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
 
 from zappa_eager.boot import DEFAULT_WARMUP_ON_DEMAND, WARMUP_ON_DEMAND_CHOICES
 
@@ -171,19 +172,15 @@ def parse_lean_keep(
     if installed is None:
         installed = _installed_names()
     known = set(installed)
-    unknown = [name for name in raw if _canonical(name) not in known]
+    unknown = [name for name in raw if canonicalize_name(name.strip()) not in known]
     if unknown:
         raise _fail(stage, "lean_keep", raw, f"{', '.join(unknown)} is not installed in this environment",
                     "use a name from `pip list`, or install it")
-    return tuple(_canonical(name) for name in raw)
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+    return tuple(canonicalize_name(name.strip()) for name in raw)
 
 
 def _installed_names() -> set[str]:
-    return {_canonical(dist.metadata["Name"] or "") for dist in distributions()}
+    return {canonicalize_name(dist.metadata["Name"] or "") for dist in distributions()}
 
 
 def check_snap_start_runtime(stage_config: Mapping[str, Any], stage: str, default_runtime: str) -> None:
