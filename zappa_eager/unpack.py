@@ -393,13 +393,17 @@ class _Unpacker:
             if not self.jobs.put(batch):
                 raise self.errors[0] if self.errors else CorruptArchive("the writers stopped")
 
-    def settle(self) -> None:
-        """Wait until every submitted file is written (before a hard link needs its target)."""
+    def _drain(self) -> None:
+        """Hand over the last batch, let the writers finish everything, and raise what they hit."""
         self.flush()
         self.jobs.finish()
         self.join()
         if self.errors:
             raise self.errors[0]
+
+    def settle(self) -> None:
+        """Wait until every submitted file is written (before a hard link needs its target)."""
+        self._drain()
         self.jobs = _Channel(QUEUE_DEPTH)
         self.threads = []
         self.start()
@@ -409,11 +413,7 @@ class _Unpacker:
             thread.join()
 
     def finish(self) -> None:
-        self.flush()
-        self.jobs.finish()
-        self.join()
-        if self.errors:
-            raise self.errors[0]
+        self._drain()
         for rel in self.folders:
             os.makedirs(self._path(rel), exist_ok=True)
 
