@@ -19,6 +19,7 @@ import sys
 import tarfile
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ CHECKS = (
     ("GET", "/healthz", 200, '"status": "ok"'),
 )
 BUCKET = "zappa-eager-demo"
+#: Upstream's CLI prints this, then the traceback, when a command raises.
+CRASH = "Oh no! An error occurred!"
+#: Upstream's last line of a successful `zappa update`.
+UPDATED = "Your updated Zappa deployment is live"
 #: How botocore reports moto_server's answer to an operation it has no route for.
 UNROUTED = re.compile(r"An error occurred \(404\) when calling the (\w+) operation: <!doctype html>", re.I)
 
@@ -47,21 +52,38 @@ def step(number: int, total: int, text: str) -> None:
     print(f"\n\033[1m[{number}/{total}] {text}\033[0m", flush=True)
 
 
-def run(argv: list[str], cwd: Path, env: dict[str, str], log: Path, *, check: bool = True) -> tuple[int, str]:
-    """Run a command, echoing its output indented; fail loudly with the log path unless ``check`` is off."""
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    output: str
+    crash: str  # upstream's "Oh no! An error occurred!" report, when held back (``hold_crash``)
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str], log: Path, *, check: bool = True,
+        hold_crash: bool = False) -> Ran:
+    """Run a command, echoing its output indented; fail loudly with the log path unless ``check`` is off.
+
+    With ``hold_crash``, upstream's crash report (from "Oh no! An error occurred!" on: a traceback) is
+    not echoed but returned, so the caller prints it only for a failure it cannot explain.
+    """
     print("    $ " + " ".join(argv), flush=True)
     lines: list[str] = []
+    crash: list[str] = []
     with log.open("a") as sink, subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                                   stderr=subprocess.STDOUT, text=True) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             sink.write(line)
             lines.append(line)
-            print("    " + line.rstrip(), flush=True)
+            if hold_crash and (crash or CRASH in line):
+                crash.append("    " + line)
+            else:
+                print("    " + line.rstrip(), flush=True)
         code = proc.wait()
     if code != 0 and check:
+        print("".join(crash), end="", flush=True)
         raise SystemExit(f"demo: `{' '.join(argv)}` failed with exit code {code}; see {log}")
-    return code, "".join(lines)
+    return Ran(code, "".join(lines), "".join(crash))
 
 
 def unsupported_by_moto(output: str) -> str | None:
@@ -75,26 +97,27 @@ def unsupported_by_moto(output: str) -> str | None:
 
 def run_update(app: Path, env: dict[str, str], log: Path, lambda_client: Any, s3: Any, function_name: str,
                archive_key: str, deployed_sha: str) -> dict[str, Any]:
-    """``zappa update``; if it stops at an API moto lacks, say so and check what it did before that."""
+    """``zappa update`` to its end; should it stop at an API moto lacks, explain that instead of a traceback."""
     archive_before = s3.head_object(Bucket=BUCKET, Key=archive_key)["ETag"]
-    code, output = run(["zappa", "update", STAGE], app, env, log, check=False)
-    operation = unsupported_by_moto(output) if code else None
-    if code and operation is None:
-        raise SystemExit(f"demo: `zappa update {STAGE}` failed with exit code {code}; see {log}")
+    ran = run(["zappa", "update", STAGE], app, env, log, check=False, hold_crash=True)
+    operation = unsupported_by_moto(ran.output) if ran.code else None
+    if ran.code and operation is None:
+        print(ran.crash, end="", flush=True)
+        raise SystemExit(f"demo: `zappa update {STAGE}` failed with exit code {ran.code}; see {log}")
     config = lambda_client.get_function(FunctionName=function_name)["Configuration"]
     archive_after = s3.head_object(Bucket=BUCKET, Key=archive_key)["ETag"]
     if config["CodeSha256"] == deployed_sha or archive_after == archive_before:
         raise SystemExit(f"demo: `zappa update {STAGE}` did not replace the function code and the project archive")
+    completed = ran.code == 0 and UPDATED in ran.output
     if operation:
         print(f"    \033[33mzappa update stopped at Lambda {operation}: moto_server does not implement it "
-              "(HTTP 404).\033[0m\n    Upstream calls it last, to remove a function URL the stage does not use. "
-              "Everything before it ran\n    against moto: new project archive and handler zip uploaded, "
-              "UpdateFunctionCode,\n    UpdateFunctionConfiguration, CloudFormation stack update, API Gateway "
-              "deployment.\n    Not reached: unscheduling events, Cognito triggers. Checked: the function now "
-              "runs the new\n    handler zip and S3 holds the new archive.")
+              f"(HTTP 404;\n    the traceback is in {log}). Checked: the function now runs the new handler zip "
+              "and S3 holds\n    the new archive.\033[0m")
+    elif completed:
+        print("    zappa update ran to its end; the function runs the new handler zip and S3 holds the new archive")
     else:
-        print("    zappa update completed; the function runs the new handler zip and S3 holds the new archive")
-    return {"completed": operation is None, "unsupported_by_moto": [f"lambda:{operation}"] if operation else [],
+        raise SystemExit(f"demo: `zappa update {STAGE}` exited 0 without {UPDATED!r}; see {log}")
+    return {"completed": completed, "unsupported_by_moto": [f"lambda:{operation}"] if operation else [],
             "code_sha256": config["CodeSha256"]}
 
 
@@ -106,7 +129,12 @@ def app_virtualenv(path: Path, log: Path) -> Path:
     """
     stamp = path / ".demo-app-installed"
     sources = [ROOT / "pyproject.toml", APP / "requirements.txt", *sorted((ROOT / "zappa_eager").rglob("*.py"))]
-    if stamp.exists() and all(src.stat().st_mtime <= stamp.stat().st_mtime for src in sources):
+    # The interpreter and pip constraints (scripts/test's Django line) it was made with: another one rebuilds it.
+    constraints = [Path(c).read_text().strip() for c in os.environ.get("PIP_CONSTRAINT", "").split()
+                   if Path(c).is_file()]
+    made_by = f"python {sys.version.split()[0]}; constraints: {'; '.join(constraints) or 'none'}\n"
+    if (stamp.exists() and stamp.read_text() == made_by
+            and all(src.stat().st_mtime <= stamp.stat().st_mtime for src in sources)):
         print(f"    reusing {path}")
         return path
     print(f"    creating {path} with zappa-eager and examples/django_app/requirements.txt")
@@ -114,7 +142,7 @@ def app_virtualenv(path: Path, log: Path) -> Path:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          str(ROOT), "-r", str(APP / "requirements.txt")], ROOT, env, log)
-    stamp.touch()
+    stamp.write_text(made_by)
     return path
 
 
@@ -199,14 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer benchmark environments (what CI runs)")
     parser.add_argument("--output", default=str(ROOT / "bench-out" / "demo"), help="working and output folder")
-    parser.add_argument("--app-venv", default=str(ROOT / ".venv-demo-app"),
+    # One per Python line: runs with another interpreter (scripts/test's matrix cells) neither rebuild nor
+    # clobber it.
+    python_line = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    parser.add_argument("--app-venv", default=str(ROOT / f".venv-demo-app-py{python_line}"),
                         help="virtualenv the example app is packaged from (created if missing)")
     args = parser.parse_args(argv)
 
     import logging
 
     import boto3
-    from moto.server import ThreadedMotoServer
+
+    from zappa_eager.emulator.motoext import EXTENSIONS, MotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto_server's access log
 
@@ -218,11 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     step(1, total, "Starting a local AWS (moto_server) on 127.0.0.1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    server = MotoServer("127.0.0.1")
+    endpoint = server.start()
     print(f"    moto_server at {endpoint}")
+    print(f"    plus {', '.join(EXTENSIONS)}, which `zappa update` calls and moto lacks "
+          "(zappa_eager/emulator/motoext.py)")
     env = dict(os.environ, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1")
     env.pop("AWS_PROFILE", None)
     os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
@@ -250,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         summary["update"] = run_update(app, env, log, lambda_client, s3, function_name, archive_key,
                                        config["CodeSha256"])
         config = lambda_client.get_function(FunctionName=function_name)["Configuration"]
+        summary["unrouted"] = list(server.unrouted)
+        if server.unrouted:
+            print(f"    \033[33mmoto_server had no route for: {', '.join(server.unrouted)}\033[0m")
+        else:
+            print("    moto_server answered every AWS call `zappa deploy` and `zappa update` made")
         number = 5
 
         step(number, total, "Running the deployed package in the local Lambda emulator (real awslambdaric)")

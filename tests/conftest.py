@@ -18,7 +18,7 @@ from zappa_eager.packaging.runtime_files import runtime_modules
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: What `zappa package` ships of zappa_eager: the files reachable from handler.py.
-RUNTIME_MODULES = runtime_modules()
+RUNTIME_FILES = runtime_modules()
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +96,7 @@ def make_task_root(tmp_path: Path, stage_config: dict[str, Any], *, with_project
         shutil.copy(zappa.handler.__file__, root / "handler.py")
     package = root / "zappa_eager"
     package.mkdir()
-    for module in RUNTIME_MODULES:
+    for module in RUNTIME_FILES:
         shutil.copy(REPO / "zappa_eager" / module, package / module)
     return root
 

@@ -246,8 +246,10 @@ def make_rig(directory: Path, stage: dict[str, Any]) -> Rig:
     stubber = Stubber(stubbed_lambda)
     stubber.activate()
     cli.zappa.lambda_client = HybridLambdaClient(moto_lambda, stubbed_lambda)
-    cli._pc_aas = boto3.client("application-autoscaling", region_name=REGION)
-    recorder.attach(cli._pc_aas)
+    autoscaling = boto3.client("application-autoscaling", region_name=REGION)
+    if cli.pc is not None:
+        cli.pc.autoscaling = autoscaling
+    recorder.attach(autoscaling)
     recorder.attach(cli.zappa.events_client)
     # Clients made later from upstream's session (event sources make their own) inherit this hook.
     cli.zappa.boto_session.events.register("before-parameter-build.*.*", recorder._record)

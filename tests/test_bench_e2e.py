@@ -61,6 +61,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "keep_warm": False,
         "eager_init_warmup": ["/healthz"],
         "exclude": EXCLUDE,
+        "aws_environment_variables": {"DATABASE_URL": "postgres://prod.example.com/shop"},  # never reached
     }}))
     monkeypatch.chdir(folder)
     monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
@@ -114,6 +115,8 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
     assert len(doc["imports"]["top_cumulative"]) == 15
     assert doc["machine"]["zappa"].startswith("0.63") and doc["settings"]["environments"] == 2
     assert doc["errors"] == []
+    assert doc["settings"]["environment"]["dropped"] == ["DATABASE_URL"]
+    assert "environment: dropped, may point outside this machine: DATABASE_URL" in captured.err
 
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "slim_handler off (the stage as configured)" in captured.out

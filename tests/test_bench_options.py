@@ -20,6 +20,7 @@ def test_defaults() -> None:
     assert options.paths == ("/",) and options.slim == "both" and options.modes == MODES
     assert options.zip_path is None and not options.keep_work
     assert options.idle_s == 1.0 and options.unpack_runs == 5
+    assert not options.stage_env and parse_options(["dev", "--stage-env"]).stage_env
 
 
 @pytest.mark.parametrize(("burst_envs", "cpus", "burst"), [(2, 1, 5), (2, 2, 8), (2, 6, 20), (2, 64, 20), (0, 2, 6)])

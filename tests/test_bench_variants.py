@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, base_stage
-from zappa_eager.bench.function import FunctionSpec, emulator_env, lambda_env, s3_objects
+from zappa_eager.bench.environment import plan_environment
+from zappa_eager.bench.function import FunctionSpec, emulator_env, s3_objects
 from zappa_eager.bench.modes import MODE_SPECS, MODES, packagings_for
 from zappa_eager.bench.variants import (
     Package,
@@ -251,7 +252,8 @@ def test_s3_objects_and_environment(tmp_path: Path) -> None:
     assert s3_objects(package, settings) == [("bucket", "dev_app_current_project.tar.gz", archive),
                                              ("conf", "env.json", b"{}")]
     assert s3_objects(Package("eager", tmp_path / "z.zip"), "DEBUG=False\n") == []
-    function = FunctionSpec(name="f", stage="dev", env=lambda_env({"A": 1, "AWS_REGION": "eu-west-1"}))
+    plan = plan_environment({"aws_environment_variables": {"A": 1, "AWS_REGION": "eu-west-1"}}, "dev")
+    function = FunctionSpec(name="f", stage="dev", env=plan.lambda_env)
     assert function.env == {"A": "1"}
     assert emulator_env(function, "upstream-env", {"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1"}) == {
         "A": "1", "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "1", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1"}

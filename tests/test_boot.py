@@ -117,7 +117,8 @@ def test_warmup_rounds_repeat_the_whole_list(tmp_path: Path, rounds: int) -> Non
     report = the_report(result)
     assert [w["round"] for w in report["warmup"]] == [r for r in range(1, rounds + 1) for _ in range(2)]
     human = next(line for line in result["stdout"].splitlines() if line.startswith("[zappa-eager] init "))
-    assert human.endswith("warmup=[GET /healthz -> 200, GET / -> 200]" + (f" x{rounds}" if rounds > 1 else ""))
+    warmed = "warmup=[GET /healthz -> 200 warmed, GET / -> 200 warmed]"
+    assert human.endswith(warmed + (f" x{rounds}" if rounds > 1 else ""))
 
 
 def test_eager_init_false_behaves_like_upstream(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO, RUNTIME_MODULES, render_settings
+from tests.conftest import FIXTURES, REPO, RUNTIME_FILES, render_settings
 from tests.emulator.conftest import BOTO_PACKAGES, add_packages
 from zappa_eager.emulator import Emulator, Environment, events
 from zappa_eager.warmup import WARMUP_API_ID, warmup_event, warmup_host
@@ -135,7 +135,7 @@ def example_task_root(tmp_path: Path, app: Path, files: tuple[str, ...], package
     render.mkdir()
     (root / "zappa_settings.py").write_text(render_settings(stage, render))
     shutil.copy(REPO / "zappa_eager" / "handler.py", root / "handler.py")
-    for module in RUNTIME_MODULES:
+    for module in RUNTIME_FILES:
         target = root / "zappa_eager" / module
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "zappa_eager" / module, target)

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from click import ClickException
 from moto import mock_aws
-from test_provisioning_harness import (
+from provisioning_harness import (
     _CLI,
     ALIAS,
     ALIAS_ARN,
@@ -34,7 +34,7 @@ from test_provisioning_harness import (
     write_settings,
 )
 
-from zappa_eager.autoscaling import POLICY_NAME, describe_autoscaling
+from zappa_eager.provisioning.autoscaling import POLICY_NAME, describe_autoscaling
 
 AUTOSCALED = {
     "min": 2,
@@ -164,17 +164,17 @@ def test_update_moves_alias_after_ready_and_autoscaling_follows(aws: Path) -> No
         f"DeregisterScalableTarget({V1})",
     ]
     assert alias_version(rig) == "3"
-    state = describe_autoscaling(rig.cli._pc_autoscaling(), V3)
+    state = describe_autoscaling(rig.cli.pc.autoscaling, V3)
     assert state is not None and (state.min, state.max, state.suspended) == (2, 10, False)
     assert state.target_utilization == 0.6
-    assert describe_autoscaling(rig.cli._pc_autoscaling(), V1) is None
+    assert describe_autoscaling(rig.cli.pc.autoscaling, V1) is None
     assert rig.cli.provisioned_concurrency == 2  # restored for the next command
 
 
 def test_update_carry_over_is_clamped_to_the_new_range(aws: Path) -> None:
     rig = deployed(aws, {"provisioned_concurrency": AUTOSCALED})
-    assert rig.cli.pc_config is not None
-    rig.cli.pc_config = dataclasses.replace(rig.cli.pc_config, max=6)  # the stage lowered max since
+    assert rig.cli.pc is not None
+    rig.cli.pc.config = dataclasses.replace(rig.cli.pc.config, max=6)  # the stage lowered max since
     rig.expect_get_pc("1", 9)
     rig.expect_put_pc("3", 6)
     rig.expect_get_pc("3", 6)
@@ -202,7 +202,7 @@ def test_update_pc_failure_keeps_alias_resumes_scaling_and_releases_new_pc(aws: 
     assert f"'{ALIAS}' alias still points at version 1" in message
     rig.stubber.assert_no_pending_responses()
     assert alias_version(rig) == "1"
-    state = describe_autoscaling(rig.cli._pc_autoscaling(), V1)
+    state = describe_autoscaling(rig.cli.pc.autoscaling, V1)
     assert state is not None and not state.suspended
     assert "UpdateAlias" not in rig.recorder.names()
 
@@ -219,8 +219,8 @@ def test_update_failing_after_the_alias_moved_still_moves_autoscaling(aws: Path)
         rig.cli.update(source_zip=str(function_zip(aws, "v2")))
 
     assert alias_version(rig) == "3"
-    assert describe_autoscaling(rig.cli._pc_autoscaling(), V3) is not None
-    assert describe_autoscaling(rig.cli._pc_autoscaling(), V1) is None
+    assert describe_autoscaling(rig.cli.pc.autoscaling, V3) is not None
+    assert describe_autoscaling(rig.cli.pc.autoscaling, V1) is None
 
 
 def test_deploy_pc_failure_releases_pc_and_says_how_to_retry(aws: Path) -> None:
@@ -265,7 +265,7 @@ def test_rollback_moves_autoscaling_with_the_alias(aws: Path, monkeypatch: pytes
         "DeleteScheduledAction(function:pcapp-pc:3)",
         "DeregisterScalableTarget(function:pcapp-pc:3)",
     ]
-    assert describe_autoscaling(rig.cli._pc_autoscaling(), "function:pcapp-pc:4") is not None
+    assert describe_autoscaling(rig.cli.pc.autoscaling, "function:pcapp-pc:4") is not None
 
 
 # -- undeploy ---------------------------------------------------------------------------------
@@ -281,7 +281,7 @@ def test_undeploy_removes_scaling_before_upstream_deletes_the_function(aws: Path
         f"DeregisterScalableTarget({V1})",
         "DeleteFunction",
     ]
-    aas = rig.cli._pc_autoscaling()
+    aas = rig.cli.pc.autoscaling
     assert aas.describe_scalable_targets(ServiceNamespace="lambda")["ScalableTargets"] == []
     assert aas.describe_scaling_policies(ServiceNamespace="lambda")["ScalingPolicies"] == []
     assert aas.describe_scheduled_actions(ServiceNamespace="lambda")["ScheduledActions"] == []
@@ -289,7 +289,7 @@ def test_undeploy_removes_scaling_before_upstream_deletes_the_function(aws: Path
 
 def test_undeploy_with_integer_removes_targets_left_by_an_earlier_object_form(aws: Path) -> None:
     rig = deployed(aws, {"provisioned_concurrency": 2})
-    aas = rig.cli._pc_autoscaling()
+    aas = rig.cli.pc.autoscaling
     aas.register_scalable_target(
         ServiceNamespace="lambda",
         ResourceId=V1,

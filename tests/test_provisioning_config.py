@@ -14,7 +14,7 @@ import botocore.session
 import pytest
 from click import ClickException
 from moto import mock_aws
-from test_provisioning_harness import _CLI, ALIAS, DUMMY_ENV, STAGE, write_settings
+from provisioning_harness import _CLI, ALIAS, DUMMY_ENV, STAGE, write_settings
 
 from zappa_eager.provisioning import (
     ProvisionedConcurrencyConfig,
@@ -168,7 +168,8 @@ BAD_VALUES: list[tuple[Any, dict[str, Any], str]] = [
     (
         {"min": 1, "max": 2},
         {"snap_start": "PublishedVersions"},
-        "provisioned_concurrency and snap_start (\"PublishedVersions\") are both set in stage 'pc': AWS Lambda cannot "
+        "provisioned_concurrency ({\"min\": 1, \"max\": 2}) and snap_start (\"PublishedVersions\") are both set in "
+        "stage 'pc': AWS Lambda cannot "
         "combine SnapStart with provisioned concurrency; remove one of the two.",
     ),
 ]
@@ -251,14 +252,14 @@ def test_no_pc_changes_nothing(env: Path) -> None:
 def test_default_keep_warm_is_turned_off_when_pc_is_on(env: Path) -> None:
     cli = load(env, {"provisioned_concurrency": 2})
     assert cli.stage_config["keep_warm"] is False
-    assert cli._pc_keep_warm_skipped
+    assert cli.pc.keep_warm_skipped
 
 
 @pytest.mark.parametrize("keep_warm", [True, False])
 def test_explicit_keep_warm_is_honoured(env: Path, keep_warm: bool) -> None:
     cli = load(env, {"provisioned_concurrency": 2, "keep_warm": keep_warm})
     assert cli.stage_config["keep_warm"] is keep_warm
-    assert not cli._pc_keep_warm_skipped
+    assert not cli.pc.keep_warm_skipped
 
 
 def test_settings_inherited_through_extends(env: Path) -> None:

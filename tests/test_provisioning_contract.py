@@ -21,8 +21,8 @@ from zappa_eager.provisioning import (
     KEEP_WARM_EVENT,
     KEEP_WARM_FUNCTION,
     PC_ALIAS,
+    AliasRouting,
     ProvisionedConcurrencyMixin,
-    _AliasRouting,
 )
 
 #: ZappaCLI methods the mixin overrides (cooperatively) -> the parameters it passes through.
@@ -78,7 +78,7 @@ def test_cli_members_used_exist(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "expected"), CORE_WRAPPED.items())
 def test_wrapped_core_methods_keep_their_signatures(name: str, expected: list[str]) -> None:
-    assert params(getattr(Zappa, name)) == expected, f"Zappa.{name} changed: re-check _AliasRouting"
+    assert params(getattr(Zappa, name)) == expected, f"Zappa.{name} changed: re-check AliasRouting"
 
 
 @pytest.mark.parametrize("name", CORE_USED)
@@ -87,9 +87,9 @@ def test_core_members_used_exist(name: str) -> None:
 
 
 def test_every_routing_wrapper_targets_an_upstream_method() -> None:
-    for name in _AliasRouting.WRAPPED:
+    for name in AliasRouting.WRAPPED:
         assert name in CORE_WRAPPED
-        assert hasattr(_AliasRouting, f"wrap_{name}")
+        assert hasattr(AliasRouting, f"wrap_{name}")
 
 
 def test_the_alias_is_upstreams() -> None:

@@ -16,9 +16,9 @@ from zappa_eager.settings import (
 )
 
 
-def test_defaults_are_eager_with_no_warmup_and_lazy_errors() -> None:
+def test_defaults_are_eager_with_no_warmup_and_auto_errors() -> None:
     settings = parse_eager_settings({}, "dev")
-    assert settings.enabled is True and settings.warmup == () and settings.on_error == "lazy"
+    assert settings.enabled is True and settings.warmup == () and settings.on_error == "auto"
     assert settings.warmup_rounds == 2
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +13,7 @@ import pytest
 from tests.conftest import base_stage, make_task_root
 from tests.pgserver import postgres_server
 from zappa_eager.emulator import Emulator, events
+from zappa_eager.reliability import taskroot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -23,31 +21,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 ROOT_IMPORTS = "import zappa.handler, boto3, django; django.setup(); import django.db.backends.postgresql.base"
 
 
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)  # hard links: fast, and visible inside the env's private /tmp
-    except OSError:
-        shutil.copy2(source, target)
-
-
 def link_packages(root: Path) -> None:
     """Put the packages a `zappa package` would ship into the task root (the env sees nothing else)."""
-    site = Path(next(p for p in sys.path if p.endswith("site-packages") and Path(p, "django").exists()))
-    listing = subprocess.run(
-        [sys.executable, "-c", f"import sys; {ROOT_IMPORTS}; print(*sorted({{m.split('.')[0] for m in sys.modules}}))"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "djsite.settings", "PYTHONPATH": str(root)},
-        capture_output=True, text=True, check=True,
-    ).stdout.split()
-    names = [n for n in listing if (site / n).is_dir()] + [f"{n}.py" for n in listing if (site / f"{n}.py").exists()]
-    names += [p.name for p in site.glob("psycopg_binary*")]
-    names += [p.name for n in listing for p in site.glob(f"{n}-*.dist-info")]  # importlib.metadata versions
-    for name in sorted(set(names)):
-        source = site / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, copy_function=_link_or_copy,
-                            ignore=shutil.ignore_patterns("__pycache__", "tests"))
-        elif source.exists():
-            _link_or_copy(str(source), str(root / name))
+    env = {"DJANGO_SETTINGS_MODULE": "djsite.settings"}
+    taskroot.link_packages(root, taskroot.imported_packages(ROOT_IMPORTS, pythonpath=root, env=env))
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +40,15 @@ def app_connections(port: int) -> int:
     return int(row[0])
 
 
+#: The stage runtime of the interpreter running the test (and the emulator's environments), so on
+#: Python 3.12+ the SnapStart stage runs where Lambda would run it. SnapStart for Python needs 3.12+;
+#: on older interpreters the stage still says python3.12 and the hooks run on the older Python.
+SNAP_RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}" if sys.version_info >= (3, 12) else "python3.12"
+
+
 def snap_root(tmp_path: Path, **stage: Any) -> Path:
     if "snap_start" in stage:
-        stage.setdefault("runtime", "python3.12")  # SnapStart for Python needs 3.12+
+        stage.setdefault("runtime", SNAP_RUNTIME)
     config = base_stage(eager_init_warmup=["/healthz"], **stage)
     root = make_task_root(tmp_path, config)
     link_packages(root)

@@ -8,6 +8,11 @@ into place only when complete (``rename`` is atomic on one file system). Members
 would write outside the project folder are rejected before anything of them is written.
 The unpacking itself (download, gunzip and writes overlapped) is ``zappa_eager.unpack``.
 
+Every S3 read is bounded: the client connects within ``CONNECT_TIMEOUT_S`` and gives up on a
+stream that sends nothing for ``READ_TIMEOUT_S``, and the SDK does not retry on its own; this
+module's loop makes all ``attempts`` (with jittered backoff), so the worst case - S3 stalling
+every attempt - ends INIT with an error naming the archive before Lambda's 10 s cut.
+
 Runtime module: standard library plus boto3 (only when the archive is fetched).
 """
 
@@ -16,14 +21,18 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from zappa_eager.unpack import ArchiveError, CorruptArchive, UnsafeArchiveMember, unpack
+
+if TYPE_CHECKING:
+    from boto3.session import Session
 
 __all__ = [
     "ArchiveError",
@@ -57,6 +66,13 @@ TRANSIENT_S3_CODES = frozenset(
     }
 )
 MISSING_S3_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
+DENIED_S3_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "ExpiredToken",
+                             "InvalidToken", "SignatureDoesNotMatch", "403", "Forbidden"})
+
+#: Seconds to open the connection to S3, and the longest silence of a response before the
+#: attempt is abandoned (S3's guidance for latency-sensitive GETs: retry one slower than ~2 s).
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -138,20 +154,40 @@ def project_folder(project_name: str, tmp_root: str | None = None) -> str:
 OpenArchive = Callable[[str, str], IO[bytes]]
 
 
-def s3_opener(session: Any = None) -> OpenArchive:
-    """Return a function that opens ``bucket/key`` as a streaming body."""
+def s3_opener(session: Session | None = None, *, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+              read_timeout_s: float = READ_TIMEOUT_S) -> OpenArchive:
+    """Return a function that opens ``bucket/key`` as a streaming body, with bounded waits and no SDK retries."""
 
     def open_archive(bucket: str, key: str) -> IO[bytes]:
+        from botocore.config import Config
+
+        config = Config(connect_timeout=connect_timeout_s, read_timeout=read_timeout_s,
+                        retries={"mode": "standard", "total_max_attempts": 1})
         if session is not None:
-            client = session.client("s3")
+            client = session.client("s3", config=config)
         else:
             import boto3
 
-            client = boto3.client("s3")
-        body: IO[bytes] = client.get_object(Bucket=bucket, Key=key)["Body"]
-        return body
+            client = boto3.client("s3", config=config)
+        # A botocore StreamingBody: read() and close() are all the unpacker calls.
+        return cast("IO[bytes]", client.get_object(Bucket=bucket, Key=key)["Body"])
 
     return open_archive
+
+
+def _log(message: str) -> None:
+    print(f"[zappa-eager] {message}", flush=True)
+
+
+def _no_space(tmp_root: str, archive_url: str) -> ArchiveError:
+    try:
+        size = f" ({shutil.disk_usage(tmp_root).total / 1e6:.0f} MB)"
+    except OSError:
+        size = ""
+    return ArchiveError(
+        f"no space left in {tmp_root}{size} while unpacking {archive_url}; raise the function's ephemeral "
+        'storage (zappa_settings: "ephemeral_storage": {"Size": MB}, 512-10240) or make the archive smaller'
+    )
 
 
 def install_project_archive(
@@ -175,6 +211,8 @@ def install_project_archive(
     destination = project_folder(project_name, tmp_root)
     marker = _read_marker(destination)
     if marker is not None and marker.get("source") == archive_url and marker.get("complete") is True:
+        # An earlier INIT of this environment finished the unpack (e.g. Lambda cut that INIT later on).
+        _log(f"archive {archive_url}: reusing the complete unpack in {destination} from an earlier INIT")
         return ArchiveResult(destination, reused=True, members=int(marker.get("members", 0)), attempts=0)
 
     _clean_leftovers(tmp_root, project_name)
@@ -188,8 +226,9 @@ def install_project_archive(
     opener = open_archive or s3_opener()
     last_error: BaseException | None = None
     for attempt in range(1, attempts + 1):
-        partial = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{project_name}-", dir=tmp_root)
+        partial = ""
         try:
+            partial = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{project_name}-", dir=tmp_root)
             body = opener(bucket, key)
             try:
                 members = extract_safely(body, partial, writers=writers)
@@ -211,27 +250,39 @@ def install_project_archive(
                 "run `zappa update` to upload it again"
             ) from exc
         except OSError as exc:
-            shutil.rmtree(partial, ignore_errors=True)
-            if exc.errno == errno.ENOSPC:
-                raise ArchiveError(
-                    f"no space left in {tmp_root} while unpacking {archive_url}; "
-                    "raise the function's ephemeral_storage"
-                ) from exc
+            if partial:
+                shutil.rmtree(partial, ignore_errors=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise _no_space(tmp_root, archive_url) from exc
             if not is_transient(exc):
-                raise ArchiveError(f"could not unpack {archive_url}: {exc}") from exc
+                raise ArchiveError(f"could not unpack {archive_url} into {tmp_root}: {exc}; "
+                                   f"check that {tmp_root} is writable") from exc
             last_error = exc
         except Exception as exc:
-            shutil.rmtree(partial, ignore_errors=True)
+            if partial:
+                shutil.rmtree(partial, ignore_errors=True)
             code = _s3_error_code(exc)
             if code in MISSING_S3_CODES:
                 raise ArchiveError(
                     f"project archive {archive_url} not found ({code}); deploy it with `zappa update`"
                 ) from exc
+            if code in DENIED_S3_CODES:
+                raise ArchiveError(
+                    f"access to project archive {archive_url} denied ({code}); give the function's role "
+                    f"s3:GetObject on arn:aws:s3:::{bucket}/{key} (without s3:ListBucket S3 answers "
+                    "AccessDenied for a missing key too: check the archive exists, `zappa update` uploads it)"
+                ) from exc
             if not is_transient(exc):
-                raise ArchiveError(f"could not fetch project archive {archive_url}: {exc}") from exc
+                raise ArchiveError(f"could not fetch project archive {archive_url}: {exc}; "
+                                   "check the bucket, the key and the function's role") from exc
             last_error = exc
         if attempt < attempts:
-            time.sleep(backoff_s * (2 ** (attempt - 1)))
+            delay = backoff_s * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # jitter: bursts spread out
+            _log(f"archive {archive_url}: attempt {attempt} of {attempts} failed "
+                 f"({type(last_error).__name__}: {last_error}); retrying in {delay:.2f} s")
+            time.sleep(delay)
     raise ArchiveError(
-        f"could not fetch project archive {archive_url} after {attempts} attempts: {last_error}"
+        f"could not fetch project archive {archive_url} after {attempts} attempts "
+        f"({type(last_error).__name__}: {last_error}); S3 or the network path to it kept failing: check S3's "
+        "health and, in a VPC, the function's route to S3 (an S3 gateway endpoint or a NAT)"
     ) from last_error

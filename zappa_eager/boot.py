@@ -5,6 +5,9 @@ the handler module is imported, i.e. in Lambda's INIT phase, which Lambda runs b
 traffic arrives for provisioned concurrency, SnapStart and proactive initialization.
 We compose around upstream's ``LambdaHandler`` (a subclass overriding the two loaders we
 time or harden) instead of copying it, so its request path stays exactly upstream's.
+A failed build follows ``eager_init_on_error`` (``plan_for_failure``): fail INIT, stay lazy, or
+give the environment back to Lambda when this process can never build the app. The eager keys
+of the generated settings are read once, through ``zappa_eager.contract``.
 
 Runtime module: imports the standard library, ``zappa.handler`` and our runtime modules.
 """
@@ -16,24 +19,56 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import zappa.handler as upstream
-from zappa.handler import LambdaHandler
 
 from zappa_eager.archive import install_project_archive, s3_opener
+from zappa_eager.contract import (
+    ON_ERROR_AUTO,
+    ON_ERROR_LAZY,
+    ON_ERROR_RAISE,
+    WARMUP_ONCE,
+    WARMUP_SKIP,
+    GeneratedSettings,
+)
 from zappa_eager.prime import prime_runtime
 from zappa_eager.report import InitReport, PhaseTimer, WarmupResult
 from zappa_eager.warmup import run_warmup, warmup_host
 
+if TYPE_CHECKING:  # zappa ships no type hints: upstream's LambdaHandler as far as this package uses it
+    from boto3.session import Session
+
+    class LambdaHandler:
+        settings: ModuleType  # the generated zappa_settings module
+        session: Session | None
+
+        def __init__(self, settings_name: str = "zappa_settings", session: Session | None = None) -> None: ...
+        def load_remote_settings(self, remote_bucket: str, remote_file: str) -> None: ...
+        def load_remote_project_archive(self, project_zip_path: str) -> bool: ...
+        def handler(self, event: dict[str, Any], context: Any) -> Any: ...
+        @classmethod
+        def lambda_handler(cls, event: Any, context: Any) -> Any: ...
+else:
+    from zappa.handler import LambdaHandler
+
 #: Lambda allows 10 s of INIT for on-demand environments; past that it restarts INIT
 #: inside the invocation. Warm-up is skipped once INIT has used this much.
 ON_DEMAND_WARMUP_BUDGET_S = 8.0
-#: ``eager_init_warmup_on_demand`` values (kept in step with zappa_eager.settings).
-WARMUP_ON_DEMAND_CHOICES = ("skip", "once", "full")
-DEFAULT_WARMUP_ON_DEMAND = "skip"
+#: ``AWS_LAMBDA_INITIALIZATION_TYPE`` of an INIT a caller waits for (and what an unset variable means).
+ON_DEMAND = "on-demand"
+#: Phases whose failure another attempt in the same process can fix: an S3 read, an unpack into /tmp.
+RETRYABLE_PHASES = ("remote_env", "archive")
+#: Exit status of a runtime giving its environment back to Lambda; the caller gets ``Runtime.ExitError``.
+GIVE_BACK_EXIT_STATUS = 70
+#: Django's words when ``django.setup()`` is run again after stopping half-way.
+NOT_REENTRANT = "populate() isn't reentrant"
+
+ErrorAction = Literal["lazy", "raise", "give-back"]
 
 _SINGLETON_ATTR = "_LambdaHandler__instance"
 
@@ -42,13 +77,22 @@ class EagerLambdaHandler(LambdaHandler):
     """Upstream's handler with timed remote-env loading and a safe, atomic archive unpack."""
 
     timer: PhaseTimer = PhaseTimer()
+    #: Where a failed build stopped: a loader's phase, else "app" (decides ``eager_init_on_error: auto``).
+    current_phase: str = "app"
+
+    @contextmanager
+    def _loading(self, phase: str) -> Iterator[None]:
+        EagerLambdaHandler.current_phase = phase
+        with self.timer.phase(phase):
+            yield
+        EagerLambdaHandler.current_phase = "app"  # not reached when the loader raised
 
     def load_remote_settings(self, remote_bucket: str, remote_file: str) -> None:
-        with self.timer.phase("remote_env"):
+        with self._loading("remote_env"):
             super().load_remote_settings(remote_bucket, remote_file)
 
     def load_remote_project_archive(self, project_zip_path: str) -> bool:
-        with self.timer.phase("archive"):
+        with self._loading("archive"):
             result = install_project_archive(
                 project_zip_path, self.settings.PROJECT_NAME, open_archive=s3_opener(self.session)
             )
@@ -83,29 +127,79 @@ def prime_django() -> list[str]:
     return []
 
 
-def _warmup_specs(settings: ModuleType) -> list[Mapping[str, Any]]:
-    specs = getattr(settings, "EAGER_INIT_WARMUP", None) or []
-    return [s if isinstance(s, Mapping) else {"method": "GET", "path": str(s)} for s in specs]
+def init_type() -> str:
+    """This INIT's type: ``on-demand``, ``provisioned-concurrency`` or ``snap-start``."""
+    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", ON_DEMAND)
 
 
-def _warmup_rounds(settings: ModuleType) -> int:
-    # Packages built before eager_init_warmup_rounds existed send the list once.
-    return int(getattr(settings, "EAGER_INIT_WARMUP_ROUNDS", 1) or 1)
+def django_setup_stuck(exc: BaseException | None = None) -> bool:
+    """True when ``django.setup()`` stopped half-way: this process can never build the app again."""
+    registry = sys.modules.get("django.apps.registry")
+    apps = getattr(registry, "apps", None)
+    if getattr(apps, "loading", False) and not getattr(apps, "ready", False):
+        return True
+    while exc is not None:
+        if NOT_REENTRANT in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
-def warmup_on_demand(settings: ModuleType) -> str:
-    """Warm-up on an on-demand INIT: ``skip`` (default), ``once`` (one pass) or ``full``.
+@dataclass(frozen=True)
+class ErrorPlan:
+    """What a failed build does next, and the sentence the init report carries about why."""
 
-    On an on-demand INIT the caller is already waiting: the warm-up runs inside that wait and
-    costs more than it saves the request behind it (measured in docs/benchmarks.md).
+    action: ErrorAction
+    note: str
+
+
+_STUCK = f"Django's setup stopped half-way (\"{NOT_REENTRANT}\"), so this process can never build the app"
+_GIVEN_BACK = ("the environment is given back to Lambda (this request fails with Runtime.ExitError) "
+               "and the next request gets a fresh one")
+
+
+def plan_for_failure(policy: str, init: str, event: str, phase: str, stuck: bool) -> ErrorPlan:
+    """``eager_init_on_error`` applied to one failed build (``event`` "init" or a rebuild on a request).
+
+    ``auto``: a pre-initialized INIT (provisioned concurrency, SnapStart) fails, so a broken version
+    never goes live; an on-demand INIT stays lazy only for what the same process can retry.
     """
-    value = str(getattr(settings, "EAGER_INIT_WARMUP_ON_DEMAND", DEFAULT_WARMUP_ON_DEMAND))
-    return value if value in WARMUP_ON_DEMAND_CHOICES else DEFAULT_WARMUP_ON_DEMAND
+    head = f"eager_init_on_error={policy}"
+    if event != "init":  # a rebuild inside a request
+        if stuck:
+            return ErrorPlan("give-back", f"{head}: {_STUCK}; {_GIVEN_BACK}")
+        if policy == ON_ERROR_AUTO and phase not in RETRYABLE_PHASES:
+            return ErrorPlan("give-back", f"{head}: the app failed to build; {_GIVEN_BACK}")
+        return ErrorPlan("raise", f"{head}: the rebuild failed in the {phase} phase; this request fails with the "
+                                  "error and the next one retries in this environment")
+    if policy == ON_ERROR_RAISE:
+        return ErrorPlan("raise", f"{head}: INIT fails (init error); Lambda starts a fresh environment")
+    if policy == ON_ERROR_LAZY:
+        if stuck:
+            return ErrorPlan("lazy", f"{head}: INIT completes as set, but {_STUCK}: the first request gives "
+                                     "the environment back to Lambda and the next one gets a fresh environment")
+        return ErrorPlan("lazy", f"{head}: INIT completes; the first request builds the handler again")
+    if init != ON_DEMAND:
+        return ErrorPlan("raise", f"{head}: a {init} INIT fails loudly so this version never goes live "
+                                  "(provisioned concurrency never READY, the alias stays; no SnapStart snapshot)")
+    if stuck:
+        return ErrorPlan("raise", f"{head}: {_STUCK}; INIT fails and the next request gets a fresh environment")
+    if phase in RETRYABLE_PHASES:
+        return ErrorPlan("lazy", f"{head}: the {phase} phase failed on an on-demand INIT, which this process can "
+                                 "retry: the first request builds the handler again")
+    return ErrorPlan("raise", f"{head}: the app failed to build on an on-demand INIT; INIT fails and the next "
+                              "request gets a fresh environment")
 
 
-def snap_start_enabled(settings: ModuleType) -> bool:
-    value = getattr(settings, "SNAP_START", None)
-    return bool(value) and value != "None"
+def give_back_environment() -> NoReturn:
+    """End the runtime process mid-invocation: Lambda answers Runtime.ExitError and discards the environment.
+
+    A handler cannot ask Lambda for a new environment any other way; ``os._exit`` skips
+    the app's atexit hooks and non-daemon threads, which could keep a broken process alive.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(GIVE_BACK_EXIT_STATUS)
 
 
 class EagerRuntime:
@@ -116,8 +210,12 @@ class EagerRuntime:
         self.settings: ModuleType | None = None
         self.handler: LambdaHandler | None = None
         self.report: InitReport | None = None
-        self.enabled = True
-        self.on_error = "lazy"
+        #: The eager keys of ``settings`` (the defaults until it is imported).
+        self.generated = GeneratedSettings()
+
+    @property
+    def enabled(self) -> bool:
+        return self.generated.enabled
 
     @property
     def needs_rebuild(self) -> bool:
@@ -131,8 +229,7 @@ class EagerRuntime:
         with timer.phase("settings"):
             settings = importlib.import_module(self.settings_name)
         self.settings = settings
-        self.enabled = bool(getattr(settings, "EAGER_INIT", True))
-        self.on_error = str(getattr(settings, "EAGER_INIT_ON_ERROR", "lazy"))
+        self.generated = GeneratedSettings.from_module(settings)
         if not self.enabled:
             return None
 
@@ -141,36 +238,47 @@ class EagerRuntime:
         try:
             self.handler = self._build(timer, notes)
         except Exception as exc:
+            phase = EagerLambdaHandler.current_phase
             reset_upstream_singleton()
             self.handler = None
             traceback.print_exc()
+            plan = plan_for_failure(self.generated.on_error, init_type(), event, phase, django_setup_stuck(exc))
+            notes.append(plan.note)
             error = f"{type(exc).__name__}: {exc}"
             report = self._finish(timer, started, event, ok=False, error=error, warm=[], notes=notes)
-            if event == "init" and self.on_error != "raise":
-                print("[zappa-eager] eager init failed; the handler is built again on the first request "
-                      "(eager_init_on_error: lazy)", flush=True)
+            print(f"[zappa-eager] {event} failed in the {phase} phase; {plan.note}", flush=True)
+            if plan.action == "lazy":
                 return report
+            if plan.action == "give-back":
+                give_back_environment()
             raise
 
         if warmup:
-            warm_results = self._warm(settings, timer, started, notes)
+            warm_results = self._warm(timer, started, notes)
         with timer.phase("app"):  # last: it freezes what INIT built, warm-up included
             notes.extend(prime_runtime(event))
         report = self._finish(timer, started, event, ok=True, error=None, warm=warm_results, notes=notes)
-        if snap_start_enabled(settings) and event == "init":
+        if self.generated.snap_start and event == "init":
             from zappa_eager.snapstart import register_hooks
 
             register_hooks(self)
         return report
 
     def rebuild(self) -> None:
-        """``eager_init_on_error: lazy``: the first request builds the handler, as upstream would."""
+        """After a lazy INIT failure the request builds the handler, as upstream would, if it still can."""
+        if django_setup_stuck():  # nothing to retry: say so, then give the environment back
+            plan = plan_for_failure(self.generated.on_error, init_type(), "lazy-rebuild", "app", True)
+            self._finish(PhaseTimer(), time.perf_counter(), "lazy-rebuild", ok=False,
+                         error=f"RuntimeError: {NOT_REENTRANT}", warm=[], notes=[plan.note])
+            print(f"[zappa-eager] lazy-rebuild not attempted; {plan.note}", flush=True)
+            give_back_environment()
         self.boot(event="lazy-rebuild", warmup=False)
         if self.handler is None:  # pragma: no cover - boot raises in that case
             raise RuntimeError("zappa-eager could not build the handler")
 
     def _build(self, timer: PhaseTimer, notes: list[str]) -> LambdaHandler:
         EagerLambdaHandler.timer = timer
+        EagerLambdaHandler.current_phase = "app"
         before = timer.get("remote_env") + timer.get("archive")
         started = time.perf_counter()
         handler = EagerLambdaHandler(self.settings_name)
@@ -181,34 +289,39 @@ class EagerRuntime:
         upstream.global_handler = handler
         return handler
 
-    def _warm(self, settings: ModuleType, timer: PhaseTimer, started: float, notes: list[str]) -> list[WarmupResult]:
-        specs = _warmup_specs(settings)
+    def _warm(self, timer: PhaseTimer, started: float, notes: list[str]) -> list[WarmupResult]:
+        """The warm-up of this INIT; on an on-demand one as ``eager_init_warmup_on_demand`` says.
+
+        On an on-demand INIT the caller is already waiting: the warm-up runs inside that wait and
+        costs more than it saves the request behind it (measured in docs/benchmarks.md).
+        """
+        specs = list(self.generated.warmup)
         if not specs or self.handler is None:
             return []
-        rounds = _warmup_rounds(settings)
-        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") == "on-demand":
-            policy = warmup_on_demand(settings)
-            if policy == "skip":
+        rounds = self.generated.warmup_rounds
+        if init_type() == ON_DEMAND:
+            policy = self.generated.warmup_on_demand
+            if policy == WARMUP_SKIP:
                 notes.append("warm-up skipped: on-demand INIT, a caller is waiting (eager_init_warmup_on_demand)")
                 return []
             elapsed = time.perf_counter() - started
             if elapsed > ON_DEMAND_WARMUP_BUDGET_S:
                 notes.append(f"warm-up skipped: INIT already took {elapsed:.1f} s of the 10 s on-demand limit")
                 return []
-            if policy == "once":
+            if policy == WARMUP_ONCE:
                 rounds = 1
         with timer.phase("warmup"):
-            return self._send_warmup(settings, specs, rounds)
+            return self._send_warmup(self.handler, specs, rounds)
 
     def warm_again(self) -> list[WarmupResult]:
         """Re-run the warm-up (after a SnapStart restore)."""
         if self.settings is None or self.handler is None:
             return []
-        return self._send_warmup(self.settings, _warmup_specs(self.settings), _warmup_rounds(self.settings))
+        return self._send_warmup(self.handler, list(self.generated.warmup), self.generated.warmup_rounds)
 
-    def _send_warmup(self, settings: ModuleType, specs: list[Mapping[str, Any]], rounds: int) -> list[WarmupResult]:
-        host = warmup_host(getattr(settings, "DOMAIN", None))
-        return run_warmup(self.handler, specs, host, rounds)
+    def _send_warmup(self, handler: LambdaHandler, specs: list[Mapping[str, Any]], rounds: int) -> list[WarmupResult]:
+        host = warmup_host(getattr(self.settings, "DOMAIN", None))  # upstream's key: the stage's custom domain
+        return run_warmup(handler, specs, host, rounds)
 
     def _finish(
         self,

@@ -12,7 +12,6 @@ Everything else is upstream's. Tooling module: never imported inside Lambda.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -35,7 +34,8 @@ from zappa_eager.packaging.optimize import (
     lean_summary,
     optimize_archive,
 )
-from zappa_eager.packaging.runtime_files import runtime_modules
+from zappa_eager.packaging.runtime_files import copy_runtime, runtime_sources
+from zappa_eager.patching import patched
 from zappa_eager.provisioning import ProvisionedConcurrencyMixin
 from zappa_eager.settings import (
     EagerSettings,
@@ -48,9 +48,6 @@ from zappa_eager.settings import (
 PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 
-#: The modules the deployed handler imports; they must be inside every eager package.
-RUNTIME_MODULES = runtime_modules()
-
 
 def version_string() -> str:
     return f"zappa-eager {zappa_eager.__version__} (extends zappa {dist_version('zappa')})"
@@ -61,10 +58,9 @@ def add_runtime_to_zip(zip_path: str) -> list[str]:
     added: list[str] = []
     with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as package:
         present = set(package.namelist())
-        for module in RUNTIME_MODULES:
+        for module, source in runtime_sources():
             arcname = f"zappa_eager/{module}"
-            source = PACKAGE_DIR / module
-            if arcname not in present and source.exists():
+            if arcname not in present:
                 info = zipfile.ZipInfo(arcname, date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -92,6 +88,14 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
             return run_bench_command(self, args[1:])
         return super().handle(argv)
 
+    def check_for_update(self) -> None:
+        """No PyPI query: upstream's advice to ``pip install zappa --upgrade`` would leave the tested zappa range.
+
+        Upstream asks pypi.org for a newer zappa before every command; zappa-eager pins zappa to the
+        range its overrides are tested with, and its commands stay offline unless they talk to AWS.
+        """
+        return None
+
     # -- settings ------------------------------------------------------------------------
     def load_settings(self, settings_file: str | None = None, session: Any = None) -> Any:
         self.load_settings_file(settings_file)
@@ -112,14 +116,36 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
     # -- packaging -----------------------------------------------------------------------
     def create_package(self, output: str | None = None, use_zappa_release: str | None = None) -> None:
         self.package_facts = None
-        if not self.eager.enabled:
-            super().create_package(output, use_zappa_release)
-        else:
-            with self._eager_handler_in_package():
+        with self._stage_precompiled_packages():
+            if not self.eager.enabled:
                 super().create_package(output, use_zappa_release)
-            slim = self.stage_config.get("slim_handler", False)
-            add_runtime_to_zip(self.handler_path if slim else self.zip_path)
+            else:
+                with self._eager_handler_in_package():
+                    super().create_package(output, use_zappa_release)
+                slim = self.stage_config.get("slim_handler", False)
+                add_runtime_to_zip(self.handler_path if slim else self.zip_path)
         self.optimize_packages()
+
+    @contextmanager
+    def _stage_precompiled_packages(self) -> Iterator[None]:
+        """Every zip upstream builds honours the stage's ``use_precompiled_packages``.
+
+        With ``slim_handler``, upstream builds the handler zip without passing it, so the default
+        (true) applies: a stage that set it to false still has every installed distribution looked
+        up on pypi.python.org and swapped for a downloaded manylinux wheel. Left unset, nothing changes.
+        """
+        if "use_precompiled_packages" not in self.stage_config:
+            yield
+            return
+        stage_value = bool(self.stage_config["use_precompiled_packages"])
+        create_lambda_zip = self.zappa.create_lambda_zip
+
+        def create_lambda_zip_as_staged(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("use_precompiled_packages", stage_value)
+            return create_lambda_zip(*args, **kwargs)
+
+        with patched(self.zappa, "create_lambda_zip", create_lambda_zip_as_staged):
+            yield
 
     def package_steps(self) -> PackageSteps:
         """The packaging steps of this stage (``parse_eager_settings`` defaults them to ``eager_init``)."""
@@ -172,13 +198,11 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
             _copy_runtime_into_venv(Path(venv))
             return venv
 
-        zappa.create_lambda_zip = eager_lambda_zip
-        zappa.create_handler_venv = eager_handler_venv
-        try:
+        with (
+            patched(zappa, "create_lambda_zip", eager_lambda_zip),
+            patched(zappa, "create_handler_venv", eager_handler_venv),
+        ):
             yield
-        finally:
-            del zappa.create_lambda_zip
-            del zappa.create_handler_venv
 
 
 def _copy_runtime_into_venv(venv: Path) -> None:
@@ -186,11 +210,7 @@ def _copy_runtime_into_venv(venv: Path) -> None:
     for site_packages in venv.glob("lib/python*/site-packages"):
         target = site_packages / "zappa_eager"
         if not (target / "boot.py").exists():
-            target.mkdir(parents=True, exist_ok=True)
-            for module in RUNTIME_MODULES:
-                source = PACKAGE_DIR / module
-                if source.exists():
-                    shutil.copy2(source, target / module)
+            copy_runtime(target)
 
 
 def handle() -> None:  # pragma: no cover - console-script entry, exercised by the e2e tests

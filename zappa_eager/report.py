@@ -33,6 +33,14 @@ METRIC_NAMES: dict[str, str] = {
 
 EMF_NAMESPACE = "ZappaEager"
 REPORT_KEY = "zappa_eager_init"
+#: EMF dimension sets: per INIT type (on-demand and provisioned INITs differ by design), and per
+#: function across INIT types, the only set before InitType existed, so its dashboards and alarms keep working.
+EMF_DIMENSIONS: tuple[tuple[str, ...], ...] = (("FunctionName", "InitType"), ("FunctionName",))
+
+
+def init_type_label() -> str:
+    """``AWS_LAMBDA_INITIALIZATION_TYPE`` (on-demand, provisioned-concurrency, snap-start); Lambda always sets it."""
+    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "unknown")
 
 
 @dataclass
@@ -56,18 +64,43 @@ class PhaseTimer:
         return self.durations_ms.get(name, 0.0)
 
 
+#: A warm-up's outcome: the view answered 2xx (or the status ``expect`` names), it redirected
+#: elsewhere (the view behind the redirect did not run), or it failed (status and hint).
+WARMED = "warmed"
+REDIRECTED = "redirected"
+FAILED = "failed"
+
+
 @dataclass
 class WarmupResult:
+    """One warm-up request: what it answered and whether that warmed the view users will hit."""
+
     method: str
     path: str
     status: int | None
     ms: float
     error: str | None = None
     round: int = 1
+    outcome: str = WARMED
+    location: str | None = None  # the Location of a 3xx
+    reason: str | None = None  # short, for the log line: "no route", "expected 200, got 302"
+    hint: str | None = None  # what to do about it
+    expect: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "status": self.status, "ms": round(self.ms, 2),
-                "error": self.error, "round": self.round}
+                "error": self.error, "round": self.round, "outcome": self.outcome, "location": self.location,
+                "reason": self.reason, "hint": self.hint, "expect": list(self.expect) or None}
+
+    def summary(self) -> str:
+        """``GET / -> 200 warmed``, ``GET /a/ -> 302 redirected to /login/``, ``GET /x -> 404 failed: no route``."""
+        status = "no response" if self.status is None else str(self.status)
+        text = f"{self.method} {self.path} -> {status} {self.outcome}"
+        if self.outcome == REDIRECTED and self.location:
+            return f"{text} to {self.location}"
+        if self.outcome == FAILED and self.reason:
+            return f"{text}: {self.reason}"
+        return f"{text} (expected)" if self.expect and self.outcome == WARMED else text
 
 
 @dataclass
@@ -92,7 +125,7 @@ class InitReport:
             ok=self.ok,
             event=self.event,
             error=self.error,
-            init_type=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "unknown"),
+            init_type=init_type_label(),
             warmup=[w.as_dict() for w in self.warmup],
             notes=list(self.notes),
         )
@@ -109,7 +142,7 @@ class InitReport:
         if self.warmup:
             rounds = max(w.round for w in self.warmup)
             last = [w for w in self.warmup if w.round == rounds]  # the statuses the first user will see
-            warm = " warmup=[" + ", ".join(f"{w.method} {w.path} -> {w.status}" for w in last) + "]"
+            warm = " warmup=[" + ", ".join(w.summary() for w in last) + "]"
             if rounds > 1:
                 warm += f" x{rounds}"
         return f"[zappa-eager] {self.event} {self.total_ms:.1f} ms ({parts}{extras} ms) {status}{warm}"
@@ -127,12 +160,13 @@ class InitReport:
                 "CloudWatchMetrics": [
                     {
                         "Namespace": EMF_NAMESPACE,
-                        "Dimensions": [["FunctionName"]],
+                        "Dimensions": [list(dimensions) for dimensions in EMF_DIMENSIONS],
                         "Metrics": [{"Name": name, "Unit": "Milliseconds"} for name in metrics],
                     }
                 ],
             },
             "FunctionName": function_name,
+            "InitType": init_type_label(),
             **metrics,
             REPORT_KEY: self.as_dict(),
         }

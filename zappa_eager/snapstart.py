@@ -83,10 +83,9 @@ def after_restore(runtime: EagerRuntime) -> None:
     reseed_randomness()
     forget_cached_credentials()
     notes: list[str] = []
-    settings = runtime.settings
-    if settings is not None and getattr(settings, "EAGER_INIT_WARMUP_AFTER_RESTORE", False):
+    if runtime.generated.warmup_after_restore:  # False until the settings module is read
         results = runtime.warm_again()
-        notes.append("warm-up after restore: " + ", ".join(f"{r.path} -> {r.status}" for r in results))
+        notes.append("warm-up after restore: " + ", ".join(r.summary() for r in results))
         # The warm-up may have opened connections; they belong to this environment now.
     _emit("after_restore", started, notes)
 

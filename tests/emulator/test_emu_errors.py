@@ -76,14 +76,27 @@ def test_per_invoke_timeout(task_root: Callable[..., Path]) -> None:
 
 
 def test_init_timeout(task_root: Callable[..., Path]) -> None:
+    """On-demand: INIT is cut at the limit and runs again inside the invoke, whose timeout then cuts it."""
+    with Emulator(task_root("slow.py"), handler="slow.lambda_handler", env={"SLOW_INIT": "60"},
+                  init_timeout_s=1, timeout_s=2) as emu:
+        env = emu.start_environment("on-demand")
+        result = env.invoke({})
+        assert result.timed_out and result.error_type == "Sandbox.Timedout"
+        assert result.error_message == f"RequestId: {result.request_id} Error: Task timed out after 2.00 seconds"
+        assert result.reinit_duration_ms is not None and result.init_duration_ms is None
+        assert not env.alive and env.proc is not None and env.proc.returncode == -9
+        logs = env.logs()
+        assert "Phase: init\tStatus: timeout" in logs and "Phase: invoke\tStatus: timeout" in logs
+
+
+def test_provisioned_init_timeout_fails(task_root: Callable[..., Path]) -> None:
     with Emulator(task_root("slow.py"), handler="slow.lambda_handler", env={"SLOW_INIT": "60"},
                   init_timeout_s=1) as emu:
-        env = emu.start_environment("on-demand")
+        env = emu.start_environment("provisioned-concurrency")
         result = env.invoke({})
         assert result.error_phase == "init" and result.error_type == "Sandbox.Timedout"
         assert "INIT phase timed out after 1.00 seconds" in str(result.error_message)
-        assert not env.alive and env.proc is not None and env.proc.returncode == -9
-        assert "Status: timeout" in env.logs()
+        assert not env.alive and not env.usable and env.proc is not None and env.proc.returncode == -9
 
 
 def test_runtime_exit_during_invoke(task_root: Callable[..., Path]) -> None:

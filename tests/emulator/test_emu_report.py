@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zappa_eager.emulator import parse_report_line
-from zappa_eager.emulator.report import Report, billed_ms
+from zappa_eager.emulator.platform_log import Report, billed_ms
 
 
 def test_report_line_format_and_parse() -> None:

@@ -5,7 +5,8 @@ process per environment), from the project's own package - no AWS account needed
 
 Modules, one job each: ``options`` (arguments), ``prerequisites`` (checked first),
 ``modes``, ``variants`` (per slim_handler value, upstream's package and zappa-eager's;
-derive the four modes), ``function`` (the emulated function and its S3), ``runner`` (fresh
+derive the four modes), ``environment`` (the stage's variables the bench keeps: none that
+point outside this machine), ``function`` (the emulated function and its S3), ``runner`` (fresh
 environments, round-robin), ``burst``, ``importtime``, ``archivephase`` (``unpack``:
 upstream's slim_handler unpack against ours), ``stats``, ``records``, ``document``
 (bench.json), ``table``, ``chart`` (bench.png), ``progress``, ``machine``; ``command``
@@ -14,12 +15,15 @@ runs them in order. Tooling: never imported inside Lambda.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from click import ClickException
 
+if TYPE_CHECKING:
+    from zappa_eager.cli import EagerZappaCLI
 
-def run_bench_command(cli: Any, argv: list[str]) -> int:
+
+def run_bench_command(cli: EagerZappaCLI, argv: list[str]) -> int:
     """Entry of ``zappa bench STAGE [options]`` (``EagerZappaCLI.handle`` dispatches here)."""
     from zappa_eager.bench.command import run
     from zappa_eager.bench.options import parse_options

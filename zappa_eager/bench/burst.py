@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zappa_eager.bench.modes import Mode
 from zappa_eager.bench.records import BurstRequest
 from zappa_eager.bench.runner import failure
 from zappa_eager.emulator import Emulator, Environment
@@ -47,12 +48,13 @@ class Router:
             self.idle.append(environment)
 
 
-def run_burst(emulator: Emulator, mode: str, event: Callable[[str], dict[str, Any]], *, requests: int,
+def run_burst(emulator: Emulator, mode: Mode, event: Callable[[str], dict[str, Any]], *, requests: int,
               prewarmed: int, paths: Sequence[str]) -> list[BurstRequest]:
     """Fire ``requests`` concurrent requests at ``prewarmed`` pre-initialized environments."""
     router = Router(emulator, [emulator.start_environment("provisioned-concurrency") for _ in range(prewarmed)])
     gate = threading.Barrier(requests)
-    raw: list[tuple[float, float, str, bool, bool, int | None, str | None, bool] | None] = [None] * requests
+    # t_ms holds each request's perf_counter start (ms) until the burst is over, then its offset from the first.
+    records: list[BurstRequest | None] = [None] * requests
 
     def one(index: int) -> None:
         path = paths[index % len(paths)]
@@ -62,12 +64,16 @@ def run_burst(emulator: Emulator, mode: str, event: Callable[[str], dict[str, An
         try:
             result = environment.invoke(event(path))
         except Exception as exc:  # a dead environment is a failed request, not a crashed benchmark
-            raw[index] = (started, (time.perf_counter() - started) * 1000.0, environment.name, False, first, None,
-                          f"{type(exc).__name__}: {exc}"[:300], False)
+            latency_ms = (time.perf_counter() - started) * 1000.0
+            records[index] = BurstRequest(mode=mode, t_ms=started * 1000.0, latency_ms=latency_ms,
+                                          env=environment.name, cold=False, prewarmed_first=first, status=None,
+                                          error=f"{type(exc).__name__}: {exc}"[:300])
             return
         router.release(environment)
-        raw[index] = (started, (time.perf_counter() - started) * 1000.0, environment.name,
-                      result.init_duration_ms is not None, first, result.status_code, failure(result), result.timed_out)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        records[index] = BurstRequest(mode=mode, t_ms=started * 1000.0, latency_ms=latency_ms, env=environment.name,
+                                      cold=result.init_duration_ms is not None, prewarmed_first=first,
+                                      status=result.status_code, error=failure(result), timed_out=result.timed_out)
 
     threads = [threading.Thread(target=one, args=(i,), name=f"zappa-bench-burst-{i}") for i in range(requests)]
     try:
@@ -78,10 +84,8 @@ def run_burst(emulator: Emulator, mode: str, event: Callable[[str], dict[str, An
     finally:
         for environment in list(emulator.environments):
             environment.stop()
-    done = [r for r in raw if r is not None]
-    origin = min((r[0] for r in done), default=0.0)
-    return [
-        BurstRequest(mode=mode, t_ms=(started - origin) * 1000.0, latency_ms=latency, env=env, cold=cold,
-                     prewarmed_first=first, status=status, error=error, timed_out=timed_out)
-        for started, latency, env, cold, first, status, error, timed_out in done
-    ]
+    done = [record for record in records if record is not None]
+    origin = min((record.t_ms for record in done), default=0.0)
+    for record in done:
+        record.t_ms -= origin
+    return done

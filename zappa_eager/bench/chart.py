@@ -13,10 +13,14 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zappa_eager.bench.table import fmt_ms as _label
 from zappa_eager.report import PHASES
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.typing import LineStyleType
 
 MODE_COLORS = {"upstream": "#d62728", "upstream-env": "#ff7f0e", "eager": "#1f77b4", "eager+warmup": "#2ca02c"}
 KIND_STYLE: dict[str, dict[str, Any]] = {
@@ -28,9 +32,12 @@ KIND_STYLE: dict[str, dict[str, Any]] = {
              "zorder": 3},
 }
 PHASE_COLORS = ("#9edae5", "#c7c7c7", "#dbdb8d", "#ffbb78", "#aec7e8", "#98df8a")
+#: The burst's percentile lines: (figure, line style).
+PERCENTILE_LINES: tuple[tuple[str, LineStyleType], ...] = (("p50_ms", "solid"), ("p95_ms", "dashed"),
+                                                           ("p99_ms", "dotted"))
 
 
-def _timeline(axes: Sequence[Any], doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+def _timeline(axes: Sequence[Axes], doc: Mapping[str, Any], modes: Sequence[str]) -> None:
     variant = doc["variants"].get(doc.get("primary_variant"), {})
     summaries = variant.get("modes", {})
     for ax, mode in zip(axes, modes, strict=True):
@@ -50,7 +57,7 @@ def _timeline(axes: Sequence[Any], doc: Mapping[str, Any], modes: Sequence[str])
         axes[0].set_ylabel("latency ms (log)")
 
 
-def _burst(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+def _burst(ax: Axes, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
     burst = doc.get("burst") or {}
     if not burst.get("modes"):
         ax.text(0.5, 0.5, "no burst measured (--burst 0)", ha="center", va="center", fontsize=9)
@@ -69,7 +76,7 @@ def _burst(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
             ax.scatter([index + jitter.uniform(-0.22, 0.22)], [request["latency_ms"]], linewidths=0,
                        label=None if kind in labelled else label, **style)
             labelled.add(kind)
-        for q, line in (("p50_ms", "solid"), ("p95_ms", "dashed"), ("p99_ms", "dotted")):
+        for q, line in PERCENTILE_LINES:
             if entry.get(q) is not None:
                 ax.hlines(entry[q], index - 0.32, index + 0.32, colors=MODE_COLORS.get(mode), linestyles=line)
     ticks = []
@@ -87,7 +94,7 @@ def _burst(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
 
 
-def _medians(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+def _medians(ax: Axes, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
     figures = (("first_ms", "first (pre-initialized)", "#e377c2"), ("warm_ms", "warm", "#8c8c8c"),
                ("cold_ms", "cold (on-demand)", "#17202a"))
     width = 0.26
@@ -107,7 +114,7 @@ def _medians(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
     ax.grid(True, axis="y", alpha=0.3)
 
 
-def _phases(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
+def _phases(ax: Axes, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
     phases = doc.get("init_phases") or {}
     labelled = False
     for row, mode in enumerate(modes):
@@ -131,7 +138,7 @@ def _phases(ax: Any, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(PHASES))
 
 
-def _imports(ax: Any, doc: Mapping[str, Any]) -> None:
+def _imports(ax: Axes, doc: Mapping[str, Any]) -> None:
     imports = doc.get("imports") or {}
     rows = list(imports.get("top_cumulative") or [])[:10]
     if not rows:

@@ -3,8 +3,9 @@
 Runs in the project folder like every zappa command: its prerequisites are checked first,
 the stage's settings are loaded and validated by the CLI, the packages are built by the
 CLI's own ``create_package`` (what ``zappa package`` ships; upstream's for the upstream
-modes), and the function is emulated with the stage's memory, timeout, region and
-environment. Nothing talks to AWS; S3 is a moto server on 127.0.0.1.
+modes), and the function is emulated with the stage's memory, timeout and region, and with
+none of its environment that points outside this machine (``environment``). Nothing talks
+to AWS; S3 is a moto server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from click import ClickException
 
@@ -25,10 +27,11 @@ from zappa_eager.bench.archivephase import measure_archive_phase
 from zappa_eager.bench.burst import run_burst
 from zappa_eager.bench.chart import draw_chart
 from zappa_eager.bench.document import ImportProfile, VariantResult, build_document, write_document
-from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_env, lambda_env, open_emulators
+from zappa_eager.bench.environment import BenchEnvironment, plan_environment
+from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_env, open_emulators
 from zappa_eager.bench.importtime import profile_imports
 from zappa_eager.bench.machine import machine_info
-from zappa_eager.bench.modes import EAGER, EAGER_WARMUP, packagings_for
+from zappa_eager.bench.modes import EAGER, EAGER_WARMUP, Mode, packagings_for
 from zappa_eager.bench.options import BenchOptions
 from zappa_eager.bench.prerequisites import check_prerequisites
 from zappa_eager.bench.progress import Progress
@@ -49,8 +52,11 @@ from zappa_eager.bench.variants import (
     warmup_requests,
 )
 
+if TYPE_CHECKING:
+    from zappa_eager.cli import EagerZappaCLI
 
-def function_spec(cli: Any, options: BenchOptions) -> FunctionSpec:
+
+def function_spec(cli: EagerZappaCLI, options: BenchOptions, environment: BenchEnvironment) -> FunctionSpec:
     only_url = bool(getattr(cli, "use_function_url", False)) and not getattr(cli, "use_apigateway", True)
     return FunctionSpec(
         name=str(cli.lambda_name),
@@ -58,12 +64,12 @@ def function_spec(cli: Any, options: BenchOptions) -> FunctionSpec:
         memory_mb=int(options.memory_mb or cli.memory_size or 512),
         timeout_s=float(cli.timeout_seconds or 30),
         region=str(cli.aws_region or "us-east-1"),
-        env=lambda_env(getattr(cli, "aws_environment_variables", None) or {}),
+        env=dict(environment.lambda_env),
         event_kind="url" if only_url else "v1",
     )
 
 
-def prepare_variants(cli: Any, options: BenchOptions, project: Path, output: Path, work: Path,
+def prepare_variants(cli: EagerZappaCLI, options: BenchOptions, project: Path, output: Path, work: Path,
                      progress: Progress) -> list[Variant]:
     """Package (or take --zip), primary variant first: per variant, one package per packaging the modes need."""
     if options.zip_path is not None:
@@ -96,7 +102,7 @@ def prepare_variants(cli: Any, options: BenchOptions, project: Path, output: Pat
     return variants
 
 
-def import_mode(modes: tuple[str, ...]) -> str:
+def import_mode(modes: tuple[Mode, ...]) -> Mode:
     return EAGER if EAGER in modes else EAGER_WARMUP if EAGER_WARMUP in modes else modes[0]
 
 
@@ -105,7 +111,7 @@ class Measured:
     """Everything measured, as the document builder wants it."""
 
     variants: list[VariantResult] = field(default_factory=list)
-    burst: dict[str, list[BurstRequest]] = field(default_factory=dict)
+    burst: dict[Mode, list[BurstRequest]] = field(default_factory=dict)
     imports: ImportProfile | None = None
     isolation: dict[str, Any] = field(default_factory=dict)
 
@@ -141,10 +147,17 @@ def measure_variant(variant: Variant, options: BenchOptions, function: FunctionS
     return result
 
 
-def project_name(cli: Any, variant: Variant, modes: tuple[str, ...]) -> str:
+def project_name(cli: EagerZappaCLI, variant: Variant, modes: tuple[Mode, ...]) -> str:
     """The folder name the slim_handler unpacks into (/tmp/<project_name>), as the package's settings say."""
     name = settings_value(variant.settings[modes[0]], "PROJECT_NAME") if variant.settings else None
     return str(name or getattr(cli, "project_name", None) or "project")
+
+
+def prepare_environment(cli: EagerZappaCLI, options: BenchOptions) -> BenchEnvironment:
+    """The stage's variables the bench keeps; the CLI bakes only those into every zappa_settings.py it renders."""
+    environment = plan_environment(cli.stage_config, options.stage, stage_env=options.stage_env)
+    cli.environment_variables = dict(environment.settings_env)  # read by create_package and render_settings
+    return environment
 
 
 @contextmanager
@@ -154,7 +167,7 @@ def terminate_cleanly() -> Iterator[None]:
         yield
         return
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, stop)
@@ -164,12 +177,12 @@ def terminate_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(cli: Any, options: BenchOptions) -> int:
+def run(cli: EagerZappaCLI, options: BenchOptions) -> int:
     with terminate_cleanly():
         return _run(cli, options)
 
 
-def _run(cli: Any, options: BenchOptions) -> int:
+def _run(cli: EagerZappaCLI, options: BenchOptions) -> int:
     check_prerequisites()  # before anything slow: packaging takes a minute or more
     project = Path.cwd().resolve()
     output = (options.output if options.output.is_absolute() else project / options.output).resolve()
@@ -177,6 +190,7 @@ def _run(cli: Any, options: BenchOptions) -> int:
     cli.load_credentials = False  # like `zappa package`: no AWS session is needed
     cli.load_settings()
     cli.check_venv()
+    environment = prepare_environment(cli, options)
     modes = options.modes
     planned = plan_variants(options.slim, bool(cli.stage_config.get("slim_handler", False)))
     variant_count = 1 if options.zip_path else len(planned)
@@ -186,7 +200,9 @@ def _run(cli: Any, options: BenchOptions) -> int:
     unpack_steps = slim_count if options.unpack_runs else 0
     progress = Progress(packages + variant_count + main_steps + unpack_steps + (len(modes) if options.burst else 0)
                         + 1)
-    function = function_spec(cli, options)
+    for line in environment.lines():
+        progress.note(line)
+    function = function_spec(cli, options, environment)
     warmup = warmup_requests(cli, options.paths)
     work = Path(tempfile.mkdtemp(prefix="zappa-bench-"))
     measured = Measured()
@@ -220,6 +236,7 @@ def _run(cli: Any, options: BenchOptions) -> int:
         "warmup": [w.as_dict() for w in warmup], "zip": str(options.zip_path) if options.zip_path else None,
         "emulator": measured.isolation, "idle_s": options.idle_s, "unpack_runs": options.unpack_runs,
         "packaging": {mode: variants[0].package_for(mode).packaging for mode in modes},
+        "environment": environment.as_dict(),
     }
     primary = variants[0].name
     document = build_document(stage=options.stage, function=function.name, modes=modes, variants=measured.variants,

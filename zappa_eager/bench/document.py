@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zappa_eager.bench.importtime import ImportRow, top_imports
+from zappa_eager.bench.modes import Mode, PackageOrigin
 from zappa_eager.bench.records import BurstRequest, EnvSample
 from zappa_eager.bench.stats import init_phase_medians, summarize_burst, summarize_modes
 
@@ -31,7 +32,7 @@ class VariantResult:
     slim: bool
     package: dict[str, Any]  # Variant.describe(): single_package, packages (packaging -> facts)
     samples: list[EnvSample] = field(default_factory=list)
-    mode_packaging: dict[str, str] = field(default_factory=dict)  # mode -> its key in package["packages"]
+    mode_packaging: dict[Mode, PackageOrigin] = field(default_factory=dict)  # mode -> its key in package["packages"]
     archive_unpack: dict[str, Any] | None = None  # compare_unpack on the eager package's tarball
 
 
@@ -48,7 +49,7 @@ def mode_package(facts: Mapping[str, Any] | None, packaging: str | None) -> dict
 @dataclass
 class ImportProfile:
     variant: str
-    mode: str
+    mode: Mode
     rows: list[ImportRow] = field(default_factory=list)
     error: str | None = None
 
@@ -64,7 +65,7 @@ def rounded(value: Any, digits: int = 2) -> Any:
     return value
 
 
-def _errors(variants: Sequence[VariantResult], burst: Mapping[str, Sequence[BurstRequest]]) -> list[str]:
+def _errors(variants: Sequence[VariantResult], burst: Mapping[Mode, Sequence[BurstRequest]]) -> list[str]:
     found = [f"{s.variant} {s.mode} env {s.round}: {error}" for v in variants for s in v.samples for error in s.errors]
     found += [f"{v.name} archive unpack: {v.archive_unpack['error']}" for v in variants
               if v.archive_unpack and v.archive_unpack.get("error")]
@@ -72,8 +73,8 @@ def _errors(variants: Sequence[VariantResult], burst: Mapping[str, Sequence[Burs
     return found
 
 
-def build_document(*, stage: str, function: str, modes: Sequence[str], variants: Sequence[VariantResult],
-                   primary: str, burst: Mapping[str, Sequence[BurstRequest]], burst_variant: str | None,
+def build_document(*, stage: str, function: str, modes: Sequence[Mode], variants: Sequence[VariantResult],
+                   primary: str, burst: Mapping[Mode, Sequence[BurstRequest]], burst_variant: str | None,
                    imports: ImportProfile | None, machine: Mapping[str, Any], settings: Mapping[str, Any],
                    ) -> dict[str, Any]:
     per_variant: dict[str, Any] = {}

@@ -1,9 +1,9 @@
 """The emulated function: its configuration from the stage, its S3 objects, one emulator per mode.
 
 The function looks like what ``zappa deploy`` would create: the stage's name, memory,
-timeout, region and ``aws_environment_variables``, handler ``handler.lambda_handler``,
+timeout and region, the variables ``bench.environment`` keeps, handler ``handler.lambda_handler``,
 events from API Gateway (REST, Zappa's default) or a function URL. S3 (the slim_handler
-archive, a remote_env file) is a moto server on 127.0.0.1, one per package: the upstream
+archive, an empty remote_env file) is a moto server on 127.0.0.1, one per package: the upstream
 and the eager package of a variant have different tarballs under the same S3 key.
 """
 
@@ -13,16 +13,18 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from zappa_eager.bench.modes import MODE_SPECS
+from zappa_eager.bench.modes import MODE_SPECS, Mode, PackageOrigin
 from zappa_eager.bench.variants import Package, Variant, settings_value
 from zappa_eager.emulator import Emulator, events
-from zappa_eager.emulator.config import RESERVED
 
 #: Generous INIT limit: on a laptop, concurrent cold starts share a few cores (Lambda gives
 #: each its own), and a killed INIT would only hide the figure we came to measure.
 INIT_TIMEOUT_S = 120.0
+
+#: The events the function gets: API Gateway REST (v1, Zappa's default) or a function URL.
+EventKind = Literal["v1", "url"]
 
 
 @dataclass(frozen=True)
@@ -35,17 +37,12 @@ class FunctionSpec:
     timeout_s: float = 30.0
     region: str = "us-east-1"
     env: Mapping[str, str] = field(default_factory=dict)
-    event_kind: str = "v1"  # "v1" (API Gateway REST, Zappa's default) or "url" (function URL)
+    event_kind: EventKind = "v1"
 
     def event(self, path: str) -> dict[str, Any]:
         if self.event_kind == "url":
             return events.function_url("GET", path)
         return events.api_gateway_v1("GET", path, stage=self.stage)
-
-
-def lambda_env(variables: Mapping[str, Any]) -> dict[str, str]:
-    """The stage's aws_environment_variables, minus the names Lambda reserves."""
-    return {str(k): str(v) for k, v in variables.items() if str(k) not in RESERVED}
 
 
 def s3_objects(package: Package, settings: str) -> list[tuple[str, str, Path | bytes]]:
@@ -62,18 +59,18 @@ def s3_objects(package: Package, settings: str) -> list[tuple[str, str, Path | b
     return objects
 
 
-def emulator_env(function: FunctionSpec, mode: str, s3_env: Mapping[str, str]) -> dict[str, str]:
+def emulator_env(function: FunctionSpec, mode: Mode, s3_env: Mapping[str, str]) -> dict[str, str]:
     return {**function.env, **MODE_SPECS[mode].env, **s3_env}
 
 
-def open_emulators(stack: ExitStack, variant: Variant, modes: Sequence[str], function: FunctionSpec,
-                   init_timeout_s: float = INIT_TIMEOUT_S) -> tuple[dict[str, Emulator], dict[str, dict[str, str]]]:
+def open_emulators(stack: ExitStack, variant: Variant, modes: Sequence[Mode], function: FunctionSpec,
+                   init_timeout_s: float = INIT_TIMEOUT_S) -> tuple[dict[Mode, Emulator], dict[Mode, dict[str, str]]]:
     """One emulator per mode (its own task root); the modes of one package share a loopback S3 if it needs one.
 
     Returns the emulators and, per mode, its S3 variables (``AWS_ENDPOINT_URL_S3``) for any further one.
     """
-    emulators: dict[str, Emulator] = {}
-    s3_envs: dict[str, dict[str, str]] = {}  # packaging -> the S3 variables of its modes
+    emulators: dict[Mode, Emulator] = {}
+    s3_envs: dict[PackageOrigin, dict[str, str]] = {}  # packaging -> the S3 variables of its modes
     for mode in modes:
         packaging = variant.package_for(mode).packaging
         s3_env = s3_envs.setdefault(packaging, {})

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec
 from zappa_eager.bench.runner import init_failure
@@ -52,7 +52,8 @@ def parse_importtime(text: str) -> list[ImportRow]:
     return rows
 
 
-def top_imports(rows: list[ImportRow], count: int = 15, by: str = "cumulative") -> list[ImportRow]:
+def top_imports(rows: list[ImportRow], count: int = 15,
+                by: Literal["cumulative", "self"] = "cumulative") -> list[ImportRow]:
     key = (lambda r: r.cumulative_us) if by == "cumulative" else (lambda r: r.self_us)
     return sorted(rows, key=key, reverse=True)[:count]
 

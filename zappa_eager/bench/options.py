@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast
 
 from zappa_eager.bench.machine import usable_cpus
-from zappa_eager.bench.modes import MODES, parse_modes
+from zappa_eager.bench.modes import MODES, Mode, parse_modes
 
-SLIM_CHOICES = ("stage", "on", "off", "both")
+#: ``--slim``: the slim_handler variants to measure.
+SlimChoice = Literal["stage", "on", "off", "both"]
+SLIM_CHOICES: tuple[SlimChoice, ...] = ("stage", "on", "off", "both")
 
 #: (normal, --quick) defaults: --quick is what CI runs, to check the output, not the speed.
 #: The normal burst is capped by ``default_burst`` on small machines.
@@ -41,14 +44,15 @@ class BenchOptions:
     paths: tuple[str, ...] = ("/",)
     burst: int = 20
     burst_envs: int = 2
-    slim: str = "both"
-    modes: tuple[str, ...] = MODES
+    slim: SlimChoice = "both"
+    modes: tuple[Mode, ...] = MODES
     zip_path: Path | None = None
     archive_path: Path | None = None
     memory_mb: int | None = None
     keep_work: bool = False
     idle_s: float = 1.0
     unpack_runs: int = 5
+    stage_env: bool = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory", dest="memory_mb", type=int, metavar="MB",
                         help="memory size of the emulated function (default: the stage's memory_size)")
     parser.add_argument("--keep-work", action="store_true", help="keep the packages and task roots")
+    parser.add_argument("--stage-env", action="store_true",
+                        help="run the app with every aws_environment_variables and environment_variables of the "
+                        "stage as they are (by default, those that may point outside this machine are dropped; "
+                        "bench_environment still wins; remote_env is always served empty)")
     return parser
 
 
@@ -131,7 +139,7 @@ def parse_options(argv: list[str]) -> BenchOptions:
         paths=paths,
         burst=burst,
         burst_envs=burst_envs,
-        slim=args.slim,
+        slim=cast(SlimChoice, args.slim),  # argparse checked it against SLIM_CHOICES
         modes=modes,
         zip_path=Path(args.zip_path) if args.zip_path else None,
         archive_path=Path(args.archive_path) if args.archive_path else None,
@@ -139,4 +147,5 @@ def parse_options(argv: list[str]) -> BenchOptions:
         keep_work=args.keep_work,
         idle_s=float(idle_s),
         unpack_runs=number("unpack_runs", 0),
+        stage_env=args.stage_env,
     )

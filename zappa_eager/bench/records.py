@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from zappa_eager.bench.modes import Mode
+
+#: ``first`` (first request on a pre-initialized environment), ``warm``, ``idle-warm`` (after the same idle
+#: gap as the first), ``cold`` (on an on-demand environment: waits for its INIT).
+RequestKind = Literal["first", "warm", "idle-warm", "cold"]
 
 
 @dataclass
@@ -13,7 +19,7 @@ class RequestSample:
     t_s: float  # seconds since the measurements started
     latency_ms: float  # client-observed (includes INIT on an on-demand environment's first request)
     duration_ms: float  # Lambda's Duration (handler only)
-    kind: str  # "first" (first request on a pre-initialized environment), "warm", "idle-warm", "cold" (on-demand)
+    kind: RequestKind
     path: str
     env: str
     status: int | None
@@ -24,7 +30,7 @@ class RequestSample:
 class EnvSample:
     """One round of one mode: a pre-initialized environment and an on-demand one."""
 
-    mode: str
+    mode: Mode
     variant: str
     round: int
     init_ms: float | None = None  # INIT of the pre-initialized environment
@@ -48,7 +54,7 @@ class EnvSample:
 class BurstRequest:
     """One request of the burst: arrival offset, latency, and whether it waited for a cold start."""
 
-    mode: str
+    mode: Mode
     t_ms: float  # start offset from the first request of the burst
     latency_ms: float
     env: str

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from zappa_eager.bench.function import FunctionSpec
-from zappa_eager.bench.records import EnvSample, RequestSample
+from zappa_eager.bench.modes import Mode
+from zappa_eager.bench.records import EnvSample, RequestKind, RequestSample
 from zappa_eager.bench.stats import median
 from zappa_eager.bench.variants import Variant
-from zappa_eager.emulator import Emulator, EnvironmentBusy, EnvironmentDead, InvokeResult
+from zappa_eager.emulator import Emulator, Environment, EnvironmentBusy, EnvironmentDead, InvokeResult
+
+T = TypeVar("T")
 
 
 def failure(result: InvokeResult) -> str | None:
@@ -39,7 +42,7 @@ def init_failure(error: Mapping[str, Any]) -> str:
     return f"{error.get('errorType')}: {error.get('errorMessage')}"[:300]
 
 
-def rotated(modes: Sequence[str], round_index: int) -> list[str]:
+def rotated(modes: Sequence[T], round_index: int) -> list[T]:
     """Round r starts with mode r (mod len): no mode always runs first, or last."""
     shift = round_index % len(modes) if modes else 0
     return list(modes[shift:]) + list(modes[:shift])
@@ -55,11 +58,11 @@ class Clock:
         return time.perf_counter() - self.started
 
 
-def _request(environment: Any, function: FunctionSpec, path: str, kind: str, clock: Clock,
+def _request(environment: Environment, function: FunctionSpec, path: str, kind: RequestKind, clock: Clock,
              sample: EnvSample) -> InvokeResult | None:
     started = clock()
     try:
-        result: InvokeResult = environment.invoke(function.event(path))
+        result = environment.invoke(function.event(path))
     except (EnvironmentBusy, EnvironmentDead) as exc:
         sample.errors.append(f"{kind} {path}: {exc}")
         return None
@@ -127,13 +130,13 @@ def measure_on_demand(emulator: Emulator, function: FunctionSpec, sample: EnvSam
         environment.stop()
 
 
-def rounds(modes: Sequence[str], count: int) -> Iterator[tuple[int, str]]:
+def rounds(modes: Sequence[Mode], count: int) -> Iterator[tuple[int, Mode]]:
     for round_index in range(count):
         for mode in rotated(modes, round_index):
             yield round_index, mode
 
 
-def run_main(emulators: Mapping[str, Emulator], variant: Variant, function: FunctionSpec, *, environments: int,
+def run_main(emulators: Mapping[Mode, Emulator], variant: Variant, function: FunctionSpec, *, environments: int,
              warm: int, paths: Sequence[str], clock: Clock, idle_s: float = 0.0,
              on_step: Callable[[str], None] = lambda label: None) -> list[EnvSample]:
     """N rounds over the modes; ``on_step`` is called after each environment (progress)."""

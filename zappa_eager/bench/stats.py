@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from zappa_eager.bench.modes import UPSTREAM
+from zappa_eager.bench.modes import UPSTREAM, Mode
 from zappa_eager.bench.records import BurstRequest, EnvSample
 from zappa_eager.report import PHASES
 
@@ -79,7 +79,7 @@ def summarize_mode(samples: Sequence[EnvSample]) -> dict[str, Any]:
     return summary
 
 
-def summarize_modes(samples: Sequence[EnvSample], modes: Sequence[str]) -> dict[str, dict[str, Any]]:
+def summarize_modes(samples: Sequence[EnvSample], modes: Sequence[Mode]) -> dict[Mode, dict[str, Any]]:
     """Per-mode summaries plus ``cold_over_upstream_cold`` (None when upstream was not measured)."""
     summaries = {mode: summarize_mode([s for s in samples if s.mode == mode]) for mode in modes}
     upstream_cold = summaries[UPSTREAM]["cold_ms"] if UPSTREAM in summaries else None
@@ -88,9 +88,9 @@ def summarize_modes(samples: Sequence[EnvSample], modes: Sequence[str]) -> dict[
     return summaries
 
 
-def init_phase_medians(samples: Sequence[EnvSample], modes: Sequence[str]) -> dict[str, dict[str, float | None]]:
+def init_phase_medians(samples: Sequence[EnvSample], modes: Sequence[Mode]) -> dict[Mode, dict[str, float | None]]:
     """Median milliseconds per INIT phase, from the init reports (modes without reports are left out)."""
-    phases: dict[str, dict[str, float | None]] = {}
+    phases: dict[Mode, dict[str, float | None]] = {}
     for mode in modes:
         reports = [s.init_report for s in samples if s.mode == mode and s.init_report]
         if not reports:

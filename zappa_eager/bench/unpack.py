@@ -31,13 +31,15 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from zappa_eager.emulator.config import DUMMY_CREDENTIALS
 from zappa_eager.emulator.s3 import MotoS3
 
 BUCKET = "zappa-eager-unpack-bench"
-SIDES = ("upstream", "eager")
+#: Whose unpack a run times: upstream's ``load_remote_project_archive`` or ours.
+Side = Literal["upstream", "eager"]
+SIDES: tuple[Side, ...] = ("upstream", "eager")
 LAMBDA_UID = 993  # the sandbox user Lambda runs functions as (not root)
 
 _CHILD = r"""
@@ -130,7 +132,7 @@ def _child_env(tmpdir: Path, endpoint: str) -> dict[str, str]:
     return env
 
 
-def measure_once(side: str, url: str, project_name: str, tmpdir: Path, endpoint: str) -> tuple[float, Path]:
+def measure_once(side: Side, url: str, project_name: str, tmpdir: Path, endpoint: str) -> tuple[float, Path]:
     """One unpack in a fresh process whose TMPDIR is ``tmpdir``; milliseconds and the project folder."""
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, side, url, project_name, str(LAMBDA_UID)],
@@ -157,7 +159,7 @@ def compare_unpack(
     files, unpacked_bytes = archive_stats(archive)
     root = Path(tempfile.mkdtemp(prefix="zappa-eager-unpack-", dir=workdir))
     s3 = MotoS3(root / "moto.log")
-    timings: dict[str, list[float]] = {side: [] for side in SIDES}
+    timings: dict[Side, list[float]] = {side: [] for side in SIDES}
     try:
         create_us = file_create_us(root)
         endpoint = s3.start()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib.util
-import os
 import py_compile
 import shutil
 import tarfile
@@ -24,21 +23,26 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zappa_eager.bench.modes import EAGER_PACKAGING, MODE_SPECS, PACKAGINGS, ModeSpec
+from zappa_eager.bench.modes import EAGER_PACKAGING, MODE_SPECS, PACKAGINGS, Mode, ModeSpec, PackageOrigin, Packaging
 from zappa_eager.packaging.facts import PackageFacts, describe_package
+from zappa_eager.reliability.taskroot import link_or_copy
 from zappa_eager.settings import WarmupRequest, parse_eager_settings
 
+if TYPE_CHECKING:
+    from zappa_eager.bench.options import SlimChoice
+    from zappa_eager.cli import EagerZappaCLI
+
 #: ``Package.packaging`` of a package given with ``--zip`` (one package for every mode).
-GIVEN_PACKAGING = "given"
+GIVEN_PACKAGING: PackageOrigin = "given"
 
 
 @dataclass
 class Package:
     """One built package: the zip Lambda runs and, with slim_handler, the project tarball it fetches."""
 
-    packaging: str  # "upstream" or "eager" (modes.PACKAGINGS), or "given" (--zip)
+    packaging: PackageOrigin  # "upstream" or "eager" (modes.PACKAGINGS), or "given" (--zip)
     zip: Path  # the zip Lambda runs (the small handler zip with slim_handler)
     archive: Path | None = None  # slim_handler: the project tarball the handler fetches from S3
     facts: PackageFacts | None = None
@@ -58,12 +62,12 @@ class Package:
 class Variant:
     name: str  # "slim_off" or "slim_on"
     slim: bool
-    packages: dict[str, Package]  # packaging ("upstream", "eager") -> its package
+    packages: dict[Packaging, Package]  # packaging ("upstream", "eager") -> its package
     single_package: bool = False  # --zip: one package for every mode
-    task_roots: dict[str, Path] = field(default_factory=dict)  # mode -> unpacked task root
-    settings: dict[str, str] = field(default_factory=dict)  # mode -> zappa_settings.py text
+    task_roots: dict[Mode, Path] = field(default_factory=dict)  # mode -> unpacked task root
+    settings: dict[Mode, str] = field(default_factory=dict)  # mode -> zappa_settings.py text
 
-    def package_for(self, mode: str) -> Package:
+    def package_for(self, mode: Mode) -> Package:
         return self.packages[MODE_SPECS[mode].packaging]
 
     def describe(self) -> dict[str, Any]:
@@ -84,13 +88,13 @@ def variant_name(slim: bool) -> str:
     return "slim_on" if slim else "slim_off"
 
 
-def plan_variants(choice: str, stage_slim: bool) -> list[bool]:
+def plan_variants(choice: SlimChoice, stage_slim: bool) -> list[bool]:
     """slim_handler values to measure, the stage's own first (it is the primary variant)."""
     return {"stage": [stage_slim], "on": [True], "off": [False], "both": [stage_slim, not stage_slim]}[choice]
 
 
 @contextmanager
-def stage_overrides(cli: Any, **settings: Any) -> Iterator[None]:
+def stage_overrides(cli: EagerZappaCLI, **settings: Any) -> Iterator[None]:
     """Override stage settings through upstream's API, and put the previous overrides back."""
     previous = dict(cli.stage_config_overrides)
     for key, value in settings.items():
@@ -104,7 +108,8 @@ def stage_overrides(cli: Any, **settings: Any) -> Iterator[None]:
 
 
 @contextmanager
-def eager_settings(cli: Any, *, enabled: bool, warmup: tuple[WarmupRequest, ...] | None = None) -> Iterator[None]:
+def eager_settings(cli: EagerZappaCLI, *, enabled: bool,
+                   warmup: tuple[WarmupRequest, ...] | None = None) -> Iterator[None]:
     """Swap ``cli.eager`` (which drives the EAGER_* keys of zappa_settings.py) for a while."""
     previous = cli.eager
     keep = previous.warmup if warmup is None else warmup
@@ -117,7 +122,7 @@ def eager_settings(cli: Any, *, enabled: bool, warmup: tuple[WarmupRequest, ...]
 
 
 @contextmanager
-def packaging_settings(cli: Any, packaging: str) -> Iterator[None]:
+def packaging_settings(cli: EagerZappaCLI, packaging: Packaging) -> Iterator[None]:
     """The settings ``create_package`` runs with for one packaging.
 
     ``upstream``: eager init off, and no packaging step even if the stage asks for one
@@ -146,7 +151,8 @@ def extra_excludes(project: Path, *folders: Path) -> list[str]:
     return names
 
 
-def build_package(cli: Any, slim: bool, packaging: str, work: Path, exclude: Sequence[str] = ()) -> Package:
+def build_package(cli: EagerZappaCLI, slim: bool, packaging: Packaging, work: Path,
+                  exclude: Sequence[str] = ()) -> Package:
     """``zappa package`` for one slim_handler value, as upstream or as zappa-eager builds it, into ``work``.
 
     ``packaging="upstream"`` runs with ``eager_init: false``, which makes the CLI's
@@ -170,11 +176,11 @@ def build_package(cli: Any, slim: bool, packaging: str, work: Path, exclude: Seq
     return Package(packaging, package, archive, facts or describe_package(package, archive))
 
 
-def build_variant(cli: Any, slim: bool, work: Path, exclude: Sequence[str] = (),
-                  packagings: Sequence[str] = PACKAGINGS,
+def build_variant(cli: EagerZappaCLI, slim: bool, work: Path, exclude: Sequence[str] = (),
+                  packagings: Sequence[Packaging] = PACKAGINGS,
                   on_built: Callable[[Package], None] = lambda package: None) -> Variant:
     """One package per packaging the modes need (``on_built`` after each: they take a while)."""
-    packages = {}
+    packages: dict[Packaging, Package] = {}
     for packaging in packagings:
         packages[packaging] = build_package(cli, slim, packaging, work, exclude)
         on_built(packages[packaging])
@@ -219,7 +225,7 @@ def handler_source(eager: bool) -> bytes:
     return Path(spec.origin).read_bytes()
 
 
-def warmup_requests(cli: Any, paths: Sequence[str]) -> tuple[WarmupRequest, ...]:
+def warmup_requests(cli: EagerZappaCLI, paths: Sequence[str]) -> tuple[WarmupRequest, ...]:
     """The stage's eager_init_warmup, then a GET of each benchmarked path it does not already warm.
 
     ``eager_init_warmup`` is meant for the paths users hit first; the benchmark's ``--path``s
@@ -231,18 +237,12 @@ def warmup_requests(cli: Any, paths: Sequence[str]) -> tuple[WarmupRequest, ...]
     return configured + extra
 
 
-def render_settings(cli: Any, slim: bool, spec: ModeSpec, warmup: tuple[WarmupRequest, ...]) -> str:
+def render_settings(cli: EagerZappaCLI, slim: bool, spec: ModeSpec, warmup: tuple[WarmupRequest, ...]) -> str:
     """zappa_settings.py for one mode, through the CLI's own renderer (upstream's + EAGER_* keys)."""
     with stage_overrides(cli, slim_handler=slim), eager_settings(cli, enabled=spec.eager,
                                                                  warmup=warmup if spec.warmup else ()):
         return str(cli.get_zappa_settings_string())
 
-
-def _link(source: str, dest: str) -> None:
-    try:
-        os.link(source, dest)
-    except OSError:
-        shutil.copy2(source, dest)
 
 
 def _write_fresh(path: Path, data: bytes) -> None:
@@ -275,10 +275,10 @@ def replace_module(root: Path, name: str, source: bytes) -> bool:
     return True
 
 
-def derive_task_roots(cli: Any, variant: Variant, modes: Sequence[str], warmup: tuple[WarmupRequest, ...],
+def derive_task_roots(cli: EagerZappaCLI, variant: Variant, modes: Sequence[Mode], warmup: tuple[WarmupRequest, ...],
                       work: Path) -> None:
     """Unpack each of the variant's packages once and make one task root per mode from its packaging's."""
-    bases: dict[str, Path] = {}
+    bases: dict[PackageOrigin, Path] = {}
     for mode in modes:
         spec = MODE_SPECS[mode]
         package = variant.package_for(mode)
@@ -289,7 +289,7 @@ def derive_task_roots(cli: Any, variant: Variant, modes: Sequence[str], warmup: 
                 archive.extractall(base)
             bases[package.packaging] = base
         root = work / variant.name / mode.replace("+", "-")
-        shutil.copytree(base, root, copy_function=_link)
+        shutil.copytree(base, root, copy_function=link_or_copy)
         settings = render_settings(cli, variant.slim, spec, warmup)
         replace_module(root, "handler.py", handler_source(spec.eager))
         replace_module(root, "zappa_settings.py", settings.encode("utf-8"))

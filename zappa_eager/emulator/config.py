@@ -1,7 +1,7 @@
-"""The function's configuration and the process environment Lambda would give it.
+"""The function's configuration, what an environment needs from its emulator, and the process environment.
 
-The environment is built from scratch (nothing leaks from the tooling's ``os.environ``), with
-Lambda's reserved variables, dummy credentials, and the user's variables.
+The process environment is built from scratch (nothing leaks from the tooling's ``os.environ``),
+with Lambda's reserved variables, dummy credentials, and the user's variables.
 """
 
 from __future__ import annotations
@@ -10,11 +10,23 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TextIO
 
-INIT_TYPES = ("on-demand", "provisioned-concurrency", "snap-start")
+from .isolation import Sandbox
+
+#: ``AWS_LAMBDA_INITIALIZATION_TYPE``: how an environment's INIT is started (see :mod:`.lifecycle`).
+InitType = Literal["on-demand", "provisioned-concurrency", "snap-start"]
+INIT_TYPES: tuple[InitType, ...] = ("on-demand", "provisioned-concurrency", "snap-start")
+
+
+def init_type_of(value: str) -> InitType:
+    """``value`` as an :data:`InitType`, or a ValueError naming the choices."""
+    if value not in INIT_TYPES:
+        raise ValueError(f"init_type must be one of {', '.join(INIT_TYPES)}, not {value!r}")
+    return value
 
 #: Lambda refuses these as user environment variables; the emulator owns PYTHONPATH as well.
 RESERVED = frozenset({
@@ -42,11 +54,20 @@ class FunctionConfig:
     function_version: str = "$LATEST"
     region: str = "us-east-1"
     account_id: str = "123456789012"
-    #: None -> Lambda's limits: 10 s for on-demand, 15 min for pre-initialized environments.
+    #: None -> Lambda's limits: 10 s for on-demand, 15 min for pre-initialized environments. An
+    #: on-demand INIT cut at this limit runs again inside the first invoke, under ``timeout_s``.
     init_timeout_s: float | None = None
+    #: Size of each environment's /tmp in MB (Lambda's ephemeral storage, 512-10240 there; any
+    #: size here, so tests can fill it). None: no limit of its own (the host disk's free space).
+    ephemeral_storage_mb: int | None = None
 
     def __post_init__(self) -> None:
         check_user_env(self.env)
+        if self.init_timeout_s is not None and not self.init_timeout_s > 0:
+            raise ValueError(f"init_timeout_s must be a positive number of seconds, not {self.init_timeout_s!r}")
+        size = self.ephemeral_storage_mb
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ValueError(f"ephemeral_storage_mb must be a whole number of MB >= 1, not {size!r}")
 
     @property
     def function_arn(self) -> str:
@@ -56,10 +77,23 @@ class FunctionConfig:
     def runtime_name(self) -> str:
         return f"python{sys.version_info.major}.{sys.version_info.minor}"
 
-    def init_limit_s(self, init_type: str) -> float:
+    def init_limit_s(self, init_type: InitType) -> float:
         if self.init_timeout_s is not None:
             return self.init_timeout_s
         return 10.0 if init_type == "on-demand" else 900.0
+
+
+@dataclass
+class Launch:
+    """What an environment needs from its emulator."""
+
+    config: FunctionConfig
+    sandbox: Sandbox
+    runtime_dir: Path
+    python: str
+    s3_endpoint: Callable[[], str | None]
+    on_report: Callable[[str], None]
+    echo: TextIO | None = None
 
 
 def check_user_env(env: Mapping[str, str]) -> None:
@@ -71,7 +105,7 @@ def check_user_env(env: Mapping[str, str]) -> None:
             raise TypeError(f"environment variable {key} must be a str, got {type(value).__name__}")
 
 
-def lambda_environ(config: FunctionConfig, *, init_type: str, api_address: str, task_root: Path,
+def lambda_environ(config: FunctionConfig, *, init_type: InitType, api_address: str, task_root: Path,
                    runtime_dir: Path, tmp_dir: Path | None, extra: Mapping[str, str],
                    s3_endpoint: str | None) -> dict[str, str]:
     """Variables of one environment's runtime process, as Lambda sets them (tmp_dir: TMPDIR fallback)."""

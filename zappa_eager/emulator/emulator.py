@@ -12,9 +12,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .config import INIT_TYPES, FunctionConfig
-from .environment import Environment, EnvironmentBusy, EnvironmentDead, Launch
+from .config import FunctionConfig, Launch, init_type_of
+from .environment import Environment
 from .isolation import Sandbox, build_runtime_dir, interpreter, namespaces_available
+from .lifecycle import EnvironmentBusy, EnvironmentDead
 from .result import InvokeResult
 from .s3 import MotoS3
 
@@ -34,7 +35,9 @@ class Emulator:
     directories); it must not be under /tmp, which each environment's private /tmp hides
     (default: /var/tmp). ``read_only_task_root`` mounts the task root read-only, as
     /var/task is: no bytecode gets written back, so every cold start pays what Lambda's does.
-    ``init_timeout_s`` defaults to Lambda's 10 s for on-demand and 15 min otherwise.
+    ``init_timeout_s`` defaults to Lambda's 10 s for on-demand and 15 min otherwise; an
+    on-demand INIT cut at the limit runs again inside its first invoke, as on Lambda.
+    ``ephemeral_storage_mb`` makes each environment's /tmp a tmpfs of that size (needs root).
     """
 
     def __init__(self, task_root: str | os.PathLike[str], handler: str = "handler.lambda_handler", *,
@@ -42,14 +45,15 @@ class Emulator:
                  function_name: str = "function", function_version: str = "$LATEST", region: str = "us-east-1",
                  account_id: str = "123456789012", init_timeout_s: float | None = None, isolate_tmp: bool = True,
                  read_only_task_root: bool = True, base_dir: str | os.PathLike[str] | None = None,
-                 echo_logs: bool = False, print_reports: bool = False) -> None:
+                 echo_logs: bool = False, print_reports: bool = False,
+                 ephemeral_storage_mb: int | None = None) -> None:
         root = Path(task_root).resolve()
         if not root.is_dir():
             raise NotADirectoryError(f"task root {root} is not a directory")
         self.config = FunctionConfig(
             task_root=root, handler=handler, env=dict(env or {}), memory_mb=memory_mb, timeout_s=timeout_s,
             function_name=function_name, function_version=function_version, region=region, account_id=account_id,
-            init_timeout_s=init_timeout_s,
+            init_timeout_s=init_timeout_s, ephemeral_storage_mb=ephemeral_storage_mb,
         )
         self.read_only_task_root = read_only_task_root
         self.echo_logs = echo_logs
@@ -97,6 +101,8 @@ class Emulator:
             environment.stop()
         if self._s3 is not None:
             self._s3.stop()
+        for environment in environments:
+            environment.release_tmp()
         if os.path.ismount(self.task_mount):  # never delete through a mount (cannot happen: private namespaces)
             return
         shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -119,12 +125,6 @@ class Emulator:
         self.start_s3()
         assert self._s3 is not None
         return self._s3.put(bucket, key, data)
-
-    def s3_client(self) -> Any:
-        """A boto3 client on the emulator's S3, for checks from the tooling side."""
-        self.start_s3()
-        assert self._s3 is not None
-        return self._s3.client()
 
     # -- environments -----------------------------------------------------------------------
 
@@ -168,14 +168,14 @@ class Emulator:
 
     def _new_environment(self, init_type: str, env: dict[str, str] | None, reserve: bool = False) -> Environment:
         self._check_open()
-        if init_type not in INIT_TYPES:
-            raise ValueError(f"init_type must be one of {', '.join(INIT_TYPES)}, not {init_type!r}")
+        init_type_of(init_type)
         with self._lock:
             name = f"env-{len(self.environments) + 1}"
             env_dir = self.work_dir / name
             env_dir.mkdir()
             sandbox = Sandbox(self.config.task_root, self.task_mount, env_dir / "tmp", self.isolated_tmp,
-                              self.read_only_task_root, self._unshare, self._mount)
+                              self.read_only_task_root, self._unshare, self._mount,
+                              tmp_size_mb=self.config.ephemeral_storage_mb)
             launch = Launch(self.config, sandbox, self.runtime_dir, self.python, lambda: self.s3_endpoint,
                             self._on_report, sys.stderr if self.echo_logs else None)
             environment = Environment(name, init_type, launch, env)

@@ -12,6 +12,10 @@
   site-packages (Django, zappa, boto3...) are invisible, as they are on Lambda.
 * **Fallback** - without mount namespaces, TMPDIR points at the fresh directory and
   ``isolated_tmp`` is False.
+* **Ephemeral storage** - with a size (``ephemeral_storage_mb``), the fresh directory is a
+  tmpfs of that size, mounted on the host side so its content can still be inspected after
+  the environment's process is gone; :meth:`Sandbox.release_tmp` unmounts it. Mounting needs
+  root (or CAP_SYS_ADMIN); without it the environment does not start and the error says so.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Lambda's /var/runtime for Python, minus boto3: the runtime interface client and its deps.
-RUNTIME_MODULES: tuple[str, ...] = ("awslambdaric", "simplejson", "snapshot_restore_py", "runtime_client")
+RUNTIME_CLIENT_MODULES: tuple[str, ...] = ("awslambdaric", "simplejson", "snapshot_restore_py", "runtime_client")
 
 # $1 task root (host path), $2 where the environment sees it, $3 fresh /tmp source, $4 "ro" or "",
 # then the command. The byte written to fd 0 tells the emulator the runtime is being exec'd, so
@@ -50,7 +54,7 @@ def is_under(path: Path, parent: Path) -> bool:
     return True
 
 
-def build_runtime_dir(dest: Path, modules: tuple[str, ...] = RUNTIME_MODULES) -> Path:
+def build_runtime_dir(dest: Path, modules: tuple[str, ...] = RUNTIME_CLIENT_MODULES) -> Path:
     """Copy the runtime interface client (with its bytecode caches) into ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in modules:
@@ -85,10 +89,31 @@ class Sandbox:
     read_only: bool = True
     unshare: str = "unshare"
     mount: str = "mount"
+    tmp_size_mb: int | None = None  # a tmpfs of this size as /tmp (Lambda's ephemeral storage)
 
     @property
     def cwd(self) -> Path:
         return self.task_mount if self.isolated else self.task_root
+
+    def prepare_tmp(self) -> None:
+        """Create the environment's empty /tmp (a sized tmpfs if ``tmp_size_mb``), sticky and world-writable."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        if self.tmp_size_mb is not None and not os.path.ismount(self.tmp_dir):
+            done = subprocess.run([self.mount, "-t", "tmpfs", "-o", f"size={self.tmp_size_mb}m,mode=1777",
+                                   "zappa-emu-tmp", str(self.tmp_dir)], capture_output=True, text=True, timeout=30)
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"ephemeral_storage_mb={self.tmp_size_mb}: could not mount a tmpfs on {self.tmp_dir} "
+                    f"({done.stderr.strip() or f'exit status {done.returncode}'}); it needs root or "
+                    "CAP_SYS_ADMIN - leave ephemeral_storage_mb unset to use the host disk"
+                )
+        os.chmod(self.tmp_dir, 0o1777)
+
+    def release_tmp(self) -> None:
+        """Unmount a sized /tmp (its files go with it). Idempotent; a no-op without ``tmp_size_mb``."""
+        if self.tmp_size_mb is not None and os.path.ismount(self.tmp_dir):
+            umount = shutil.which("umount") or "umount"
+            subprocess.run([umount, "-l", str(self.tmp_dir)], capture_output=True, timeout=30)
 
     def command(self, argv: list[str]) -> list[str]:
         if not self.isolated:

@@ -8,15 +8,10 @@ platform lines (START/END/REPORT) land after the function output that preceded t
 
 from __future__ import annotations
 
-import json
 import os
 import select
-import sys
 import threading
-from typing import Any, TextIO
-
-#: The key of the init report object in a log line (docs/architecture.md).
-INIT_REPORT_KEY = "zappa_eager_init"
+from typing import TextIO
 
 
 class LogCapture:
@@ -33,9 +28,19 @@ class LogCapture:
         self._stop = False
 
     def attach(self, fd: int) -> None:
-        """Own ``fd`` (the read end of the environment's stdout/stderr pipe) and start draining it."""
-        os.set_blocking(fd, False)
-        self._fd = fd
+        """Own ``fd`` (the read end of the environment's stdout/stderr pipe) and start draining it.
+
+        Attaching again (the runtime was started again after an INIT timeout) first reads what
+        is left of the previous pipe and closes it; that process is gone, so its pump has ended.
+        """
+        if self._thread is not None:
+            self._thread.join(5)
+        with self._lock:
+            self._drain_locked()
+            if self._fd is not None:
+                os.close(self._fd)
+            os.set_blocking(fd, False)
+            self._fd = fd
         self._thread = threading.Thread(target=self._pump, name=f"zappa-emu-logs-{self.name}", daemon=True)
         self._thread.start()
 
@@ -63,10 +68,6 @@ class LogCapture:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -111,22 +112,3 @@ class LogCapture:
             except (OSError, ValueError):
                 self.echo = None
 
-
-def default_echo() -> TextIO:
-    return sys.stderr
-
-
-def find_init_reports(lines: list[str]) -> list[dict[str, Any]]:
-    """The ``zappa_eager_init`` objects of every log line that is a JSON object holding one."""
-    reports: list[dict[str, Any]] = []
-    for line in lines:
-        start = line.find("{")
-        if start < 0 or INIT_REPORT_KEY not in line:
-            continue
-        try:
-            document = json.loads(line[start:])
-        except ValueError:
-            continue
-        if isinstance(document, dict) and isinstance(document.get(INIT_REPORT_KEY), dict):
-            reports.append(document[INIT_REPORT_KEY])
-    return reports

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+#: Where a failed invoke failed: its environment's INIT, its SnapStart restore, or the handler.
+ErrorPhase = Literal["init", "restore", "invoke"]
 
 
 @dataclass
@@ -21,6 +24,9 @@ class InvokeResult:
     * ``init_duration_ms`` - the INIT this invoke waited for (first invoke of an on-demand
       environment), else None.
     * ``restore_duration_ms`` - the SnapStart restore this invoke waited for, else None.
+    * ``reinit_duration_ms`` - INIT run again inside this invoke because the init limit cut
+      the environment's INIT (Lambda's "suppressed init"); part of ``duration_ms``, and the
+      REPORT line then has no Init Duration. Else None.
     """
 
     request_id: str
@@ -29,12 +35,13 @@ class InvokeResult:
     content_type: str | None = None
     payload: Any = None
     error: dict[str, Any] | None = None
-    error_phase: str | None = None  # "init" | "restore" | "invoke"
+    error_phase: ErrorPhase | None = None
     timed_out: bool = False
     duration_ms: float = 0.0
     latency_ms: float = 0.0
     init_duration_ms: float | None = None
     restore_duration_ms: float | None = None
+    reinit_duration_ms: float | None = None
     billed_duration_ms: int = 0
     memory_size_mb: int = 0
     max_memory_mb: int | None = None
@@ -46,8 +53,9 @@ class InvokeResult:
 
     @property
     def cold(self) -> bool:
-        """This invoke waited for an INIT or a restore."""
-        return self.init_duration_ms is not None or self.restore_duration_ms is not None
+        """This invoke waited for an INIT (or ran one again) or a restore."""
+        return (self.init_duration_ms is not None or self.restore_duration_ms is not None
+                or self.reinit_duration_ms is not None)
 
     @property
     def error_type(self) -> str | None:

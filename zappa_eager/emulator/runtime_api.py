@@ -2,7 +2,7 @@
 
 One server per environment, on its own 127.0.0.1 port, so environments never share state.
 The server only records what the runtime (awslambdaric) says and when, in a
-:class:`RuntimeState`; :mod:`.environment` decides what it means.
+:class:`RuntimeState`; :mod:`.lifecycle` and :mod:`.environment` decide what it means.
 
 Latency matters more than features here: every response goes out as ONE ``sendall``
 (status line, headers and body in one buffer) on a ``TCP_NODELAY`` socket, because a
@@ -19,11 +19,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import BinaryIO
+from typing import Literal
+
+from .wire import MAX_LINE, read_body, read_headers
 
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "lambda-runtime-function-error-type"
-_MAX_LINE = 65536
+
+#: How the runtime finished an invocation: ``/invocation/{id}/response`` or ``/invocation/{id}/error``.
+Outcome = Literal["response", "error"]
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Invocation:
     enqueued_at: float = field(default_factory=time.perf_counter)
     handed_out_at: float | None = None
     finished_at: float | None = None
-    outcome: str | None = None  # "response" | "error"
+    outcome: Outcome | None = None
     body: bytes = b""
     content_type: str | None = None
     error_type: str | None = None
@@ -86,7 +90,6 @@ class RuntimeState:
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.closed = False
-        self.next_calls = 0
         self.first_next_at: float | None = None
         self.restore_next_at: float | None = None
         self.restore_released_at: float | None = None
@@ -100,6 +103,13 @@ class RuntimeState:
     def close(self) -> None:
         with self.cond:
             self.closed = True
+            self.cond.notify_all()
+
+    def mark_exited(self, code: int) -> None:
+        """The runtime process was reaped (its watcher calls this)."""
+        with self.cond:
+            self.exited = True
+            self.exit_code = code
             self.cond.notify_all()
 
     def release_restore(self) -> float:
@@ -195,7 +205,7 @@ class RuntimeAPIServer:
         rfile = conn.makefile("rb")
         try:
             while not self._closing:
-                request_line = rfile.readline(_MAX_LINE)
+                request_line = rfile.readline(MAX_LINE)
                 if not request_line:
                     return
                 if request_line in (b"\r\n", b"\n"):
@@ -205,10 +215,10 @@ class RuntimeAPIServer:
                     conn.sendall(_error(400, "BadRequest", "malformed request line"))
                     return
                 method, target, version = parts
-                headers = _read_headers(rfile)
+                headers = read_headers(rfile)
                 if headers.get("expect", "").lower() == "100-continue":
                     conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                body = _read_body(rfile, headers)
+                body = read_body(rfile, headers)
                 received_at = time.perf_counter()
                 reply = self._dispatch(method, target.split("?", 1)[0], headers, body, received_at)
                 if reply is None:  # shutting down while long-polling
@@ -241,14 +251,15 @@ class RuntimeAPIServer:
             return self._posted_error("restore", body, headers, at)
         if method == "POST" and route.startswith("/invocation/"):
             request_id, _, kind = route[len("/invocation/"):].partition("/")
-            if kind in ("response", "error"):
-                return self._finish(request_id, kind, body, headers, at)
+            if kind == "response":
+                return self._finish(request_id, "response", body, headers, at)
+            if kind == "error":
+                return self._finish(request_id, "error", body, headers, at)
         return _error(404, "NotFound", f"unknown route {method} {path}")
 
     def _next(self, at: float) -> bytes | None:
         state = self.state
         with state.cond:
-            state.next_calls += 1
             if state.first_next_at is None:
                 state.first_next_at = at
             state.cond.notify_all()
@@ -274,7 +285,8 @@ class RuntimeAPIServer:
                 return None
         return http_response(200)
 
-    def _posted_error(self, phase: str, body: bytes, headers: dict[str, str], at: float) -> bytes:
+    def _posted_error(self, phase: Literal["init", "restore"], body: bytes, headers: dict[str, str],
+                      at: float) -> bytes:
         posted = PostedError(body, headers.get(ERROR_TYPE_HEADER), at)
         with self.state.cond:
             if phase == "init":
@@ -286,7 +298,7 @@ class RuntimeAPIServer:
             self.state.cond.notify_all()
         return _ACCEPTED
 
-    def _finish(self, request_id: str, kind: str, body: bytes, headers: dict[str, str], at: float) -> bytes:
+    def _finish(self, request_id: str, kind: Outcome, body: bytes, headers: dict[str, str], at: float) -> bytes:
         with self.state.cond:
             invocation = self.state.inflight.pop(request_id, None)
             if invocation is None:
@@ -299,27 +311,3 @@ class RuntimeAPIServer:
             self.state.cond.notify_all()
         return _ACCEPTED
 
-
-def _read_headers(rfile: BinaryIO) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    while True:
-        line = rfile.readline(_MAX_LINE)
-        if line in (b"\r\n", b"\n", b""):
-            return headers
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-
-
-def _read_body(rfile: BinaryIO, headers: dict[str, str]) -> bytes:
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks: list[bytes] = []
-        while True:
-            size = int(rfile.readline(_MAX_LINE).split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(rfile.read(size))
-            rfile.readline(_MAX_LINE)
-    length = int(headers.get("content-length", "0") or 0)
-    return rfile.read(length) if length else b""

@@ -7,6 +7,8 @@ module left out) without anyone having to update a list.
 from __future__ import annotations
 
 import ast
+import shutil
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -53,3 +55,21 @@ def runtime_modules() -> tuple[str, ...]:
                 seen.add(found)
                 todo.append(found)
     return tuple(sorted(seen))
+
+
+def runtime_sources() -> Iterator[tuple[str, Path]]:
+    """``(relative path, source file)`` of every runtime module present in this installation."""
+    for module in runtime_modules():
+        source = PACKAGE_DIR / module
+        if source.is_file():
+            yield module, source
+
+
+def copy_runtime(package: Path) -> list[str]:
+    """Copy the runtime modules into ``package`` (a ``zappa_eager`` folder); returns what was copied."""
+    copied = []
+    for module, source in runtime_sources():
+        (package / module).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, package / module)
+        copied.append(module)
+    return copied

@@ -4,26 +4,42 @@ Provisioned concurrency (PC) lives on a published *version* (upstream zappa's mo
 ``provisioned-concurrency`` alias is only moved once the new version's PC is READY), so the
 scalable target is ``function:NAME:VERSION`` for the version the alias points to. These are
 plain functions over an ``application-autoscaling`` client so they can be tested with moto;
-``zappa_eager.provisioning`` decides when to call them. Tooling module: never imported in Lambda.
+``zappa_eager.provisioning.deploy`` decides when to call them. Tooling module: never imported in Lambda.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from botocore.exceptions import ClientError
 
-if TYPE_CHECKING:
-    from zappa_eager.provisioning import ProvisionedConcurrencyConfig
+from zappa_eager.provisioning.config import ProvisionedConcurrencyConfig
 
-SERVICE_NAMESPACE = "lambda"
-SCALABLE_DIMENSION = "lambda:function:ProvisionedConcurrency"
-PREDEFINED_METRIC = "LambdaProvisionedConcurrencyUtilization"
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_application_autoscaling.literals import ScalableDimensionType, ServiceNamespaceType
+    from mypy_boto3_application_autoscaling.type_defs import (
+        SuspendedStateTypeDef,
+        TargetTrackingScalingPolicyConfigurationTypeDef,
+    )
+
+SERVICE_NAMESPACE: Final = "lambda"
+SCALABLE_DIMENSION: Final = "lambda:function:ProvisionedConcurrency"
+PREDEFINED_METRIC: Final = "LambdaProvisionedConcurrencyUtilization"
 POLICY_NAME = "zappa-eager-provisioned-concurrency"
 
-_TARGET = {"ServiceNamespace": SERVICE_NAMESPACE, "ScalableDimension": SCALABLE_DIMENSION}
+
+
+class _Target(TypedDict):
+    """The keyword arguments naming Lambda PC in every Application Auto Scaling call."""
+
+    ServiceNamespace: ServiceNamespaceType
+    ScalableDimension: ScalableDimensionType
+
+
+_TARGET: _Target = {"ServiceNamespace": SERVICE_NAMESPACE, "ScalableDimension": SCALABLE_DIMENSION}
 _NOT_FOUND = ("ObjectNotFoundException", "ValidationException")
 
 
@@ -61,7 +77,7 @@ def qualifier_of(target_id: str) -> str:
     return target_id.rsplit(":", 1)[-1]
 
 
-def function_targets(client: Any, function_name: str) -> list[str]:
+def function_targets(client: ApplicationAutoScalingClient, function_name: str) -> list[str]:
     """Every PC scalable target registered for ``function_name`` (any qualifier)."""
     prefix = resource_id(function_name, "")
     return [
@@ -71,9 +87,9 @@ def function_targets(client: Any, function_name: str) -> list[str]:
     ]
 
 
-def policy_configuration(config: ProvisionedConcurrencyConfig) -> dict[str, Any]:
+def policy_configuration(config: ProvisionedConcurrencyConfig) -> TargetTrackingScalingPolicyConfigurationTypeDef:
     """Target tracking on PC utilization, with the cooldowns only when the stage sets them."""
-    body: dict[str, Any] = {
+    body: TargetTrackingScalingPolicyConfigurationTypeDef = {
         "TargetValue": config.target_utilization,
         "PredefinedMetricSpecification": {"PredefinedMetricType": PREDEFINED_METRIC},
     }
@@ -84,7 +100,8 @@ def policy_configuration(config: ProvisionedConcurrencyConfig) -> dict[str, Any]
     return body
 
 
-def apply_autoscaling(client: Any, function_name: str, qualifier: str, config: ProvisionedConcurrencyConfig) -> str:
+def apply_autoscaling(client: ApplicationAutoScalingClient, function_name: str, qualifier: str,
+                      config: ProvisionedConcurrencyConfig) -> str:
     """Register the target (resumed), put the target-tracking policy, sync the scheduled actions."""
     target_id = resource_id(function_name, qualifier)
     client.register_scalable_target(
@@ -105,12 +122,12 @@ def apply_autoscaling(client: Any, function_name: str, qualifier: str, config: P
     return target_id
 
 
-def set_suspended(client: Any, target_id: str, suspended: bool) -> None:
+def set_suspended(client: ApplicationAutoScalingClient, target_id: str, suspended: bool) -> None:
     """Freeze (or resume) scaling of a target, e.g. while its version is being replaced."""
     client.register_scalable_target(ResourceId=target_id, SuspendedState=_suspended_state(suspended), **_TARGET)
 
 
-def remove_autoscaling(client: Any, target_id: str) -> None:
+def remove_autoscaling(client: ApplicationAutoScalingClient, target_id: str) -> None:
     """Delete the policies and scheduled actions, then deregister the target (each step idempotent)."""
     for policy in _policies(client, target_id):
         _ignore_missing(client.delete_scaling_policy, PolicyName=policy["PolicyName"], ResourceId=target_id, **_TARGET)
@@ -124,7 +141,7 @@ def remove_autoscaling(client: Any, target_id: str) -> None:
     _ignore_missing(client.deregister_scalable_target, ResourceId=target_id, **_TARGET)
 
 
-def describe_autoscaling(client: Any, target_id: str) -> AutoscalingState | None:
+def describe_autoscaling(client: ApplicationAutoScalingClient, target_id: str) -> AutoscalingState | None:
     """The target's range, policy and scheduled actions, or None when it is not registered."""
     targets = client.describe_scalable_targets(ResourceIds=[target_id], **_TARGET)["ScalableTargets"]
     target = next((t for t in targets if t["ResourceId"] == target_id), None)
@@ -152,7 +169,8 @@ def describe_autoscaling(client: Any, target_id: str) -> AutoscalingState | None
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _sync_scheduled_actions(client: Any, target_id: str, config: ProvisionedConcurrencyConfig) -> None:
+def _sync_scheduled_actions(client: ApplicationAutoScalingClient, target_id: str,
+                            config: ProvisionedConcurrencyConfig) -> None:
     """Put the configured actions and delete the ones the stage no longer lists."""
     wanted = {action.name for action in config.scheduled}
     for action in config.scheduled:
@@ -175,13 +193,13 @@ def _sync_scheduled_actions(client: Any, target_id: str, config: ProvisionedConc
             )
 
 
-def _policies(client: Any, target_id: str) -> list[dict[str, Any]]:
+def _policies(client: ApplicationAutoScalingClient, target_id: str) -> list[dict[str, Any]]:
     # Filter on the exact id: moto matches ResourceId as a substring ("function:f:1" in "...:12").
     found = _paginate(client, "describe_scaling_policies", "ScalingPolicies", ResourceId=target_id, **_TARGET)
     return [p for p in found if p["ResourceId"] == target_id]
 
 
-def _scheduled_actions(client: Any, target_id: str) -> list[dict[str, Any]]:
+def _scheduled_actions(client: ApplicationAutoScalingClient, target_id: str) -> list[dict[str, Any]]:
     found = _paginate(client, "describe_scheduled_actions", "ScheduledActions", ResourceId=target_id, **_TARGET)
     return [a for a in found if a["ResourceId"] == target_id]
 
@@ -196,11 +214,11 @@ def _action_state(action: dict[str, Any]) -> ScheduledActionState:
     )
 
 
-def _paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+def _paginate(client: ApplicationAutoScalingClient, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
     return [item for page in _pages(client, operation, **kwargs) for item in page.get(key, [])]
 
 
-def _pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def _pages(client: ApplicationAutoScalingClient, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     method = getattr(client, operation)
     while True:
         page = method(**kwargs)
@@ -211,7 +229,7 @@ def _pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any
         kwargs["NextToken"] = token
 
 
-def _suspended_state(suspended: bool) -> dict[str, bool]:
+def _suspended_state(suspended: bool) -> SuspendedStateTypeDef:
     return {
         "DynamicScalingInSuspended": suspended,
         "DynamicScalingOutSuspended": suspended,
@@ -219,7 +237,7 @@ def _suspended_state(suspended: bool) -> dict[str, bool]:
     }
 
 
-def _ignore_missing(call: Any, **kwargs: Any) -> None:
+def _ignore_missing(call: Callable[..., object], **kwargs: Any) -> None:
     """Deleting something already gone is success (AAS reports it as ObjectNotFound/Validation)."""
     try:
         call(**kwargs)
