@@ -21,18 +21,27 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RUNTIME_FILES = runtime_modules()
 
 
+#: Dummy credentials and region: no test may reach AWS.
+DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def use_dummy_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point boto3 at dummy credentials (also for module-scoped fixtures, through ``MonkeyPatch.context()``)."""
+    for key, value in DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dummy credentials: no test may reach AWS."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    use_dummy_aws(monkeypatch)
 
 
 @pytest.fixture(scope="session")

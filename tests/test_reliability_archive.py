@@ -17,6 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.conftest import use_dummy_aws
 from tests.emulator.conftest import nothing_left_running  # noqa: F401 - autouse: no process or thread leaks
 from zappa_eager.archive import ArchiveError, install_project_archive, s3_opener
 from zappa_eager.emulator import Emulator
@@ -174,9 +175,7 @@ def test_ephemeral_storage_gives_the_environment_a_sized_tmp(tmp_path: Path) -> 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-            patch.setenv(name, value)
+        use_dummy_aws(patch)
         with archivefaults.open_lab(tmp_path_factory.mktemp("reliability-archive"), fast=True) as running:
             yield running
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import use_dummy_aws
 from tests.emulator.conftest import nothing_left_running  # noqa: F401 - autouse: no process or thread leaks
 from zappa_eager.emulator import Emulator, parse_report_line
 from zappa_eager.reliability import initlimit
@@ -96,9 +97,7 @@ def test_the_function_timeout_bounds_the_second_init(slow_root: Path) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-            patch.setenv(name, value)
+        use_dummy_aws(patch)
         with initlimit.open_lab(tmp_path_factory.mktemp("reliability-limits"), fast=True) as running:
             yield running
 
