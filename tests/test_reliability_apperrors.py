@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from zappa_eager.reliability import apperrors
-from zappa_eager.reliability.apperrors import MISSING_MODULE, REQUESTS
-from zappa_eager.reliability.postgres import PostgresServer
+from tests.reliability import apperrors
+from tests.reliability.apperrors import MISSING_MODULE, REQUESTS
+from tests.reliability.postgres import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 

@@ -19,12 +19,12 @@ from botocore.config import Config
 
 from tests.conftest import use_dummy_aws
 from tests.emulator.conftest import nothing_left_running  # noqa: F401 - autouse: no process or thread leaks
+from tests.reliability import archivefaults
+from tests.reliability.djangoapp import build_archive
+from tests.reliability.faultproxy import Fault, FaultProxy
+from tests.reliability.lab import FAST_ARCHIVE, Lab
 from zappa_eager.archive import ArchiveError, install_project_archive, s3_opener
 from zappa_eager.emulator import Emulator
-from zappa_eager.reliability import archivefaults
-from zappa_eager.reliability.djangoapp import build_archive
-from zappa_eager.reliability.faultproxy import Fault, FaultProxy
-from zappa_eager.reliability.lab import FAST_ARCHIVE, Lab
 
 BUCKET = "zappa-eager-proxy-tests"
 KEY = "dev_proxy_current_project.tar.gz"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zappa_eager.reliability import connections
-from zappa_eager.reliability.postgres import PostgresServer
+from tests.reliability import connections
+from tests.reliability.postgres import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 BURST = connections.FAST_BURST

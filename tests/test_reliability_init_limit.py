@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import use_dummy_aws
 from tests.emulator.conftest import nothing_left_running  # noqa: F401 - autouse: no process or thread leaks
+from tests.reliability import initlimit
+from tests.reliability.lab import Lab
 from zappa_eager.emulator import Emulator, parse_report_line
-from zappa_eager.reliability import initlimit
-from zappa_eager.reliability.lab import Lab
 
 #: A handler whose first INIT blocks past any limit; every INIT leaves its pid in /tmp/attempts,
 #: so the test sees which INIT ran where. SECOND_INIT=raise makes the second INIT fail instead.

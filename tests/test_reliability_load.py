@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from zappa_eager.reliability import load
-from zappa_eager.reliability.load import BASELINE_AFTER, FAST_REQUESTS, LoadRun, ProcSample
-from zappa_eager.reliability.postgres import PostgresServer
+from tests.reliability import load
+from tests.reliability.load import BASELINE_AFTER, FAST_REQUESTS, LoadRun, ProcSample
+from tests.reliability.postgres import PostgresServer
 
 
 @pytest.fixture

@@ -12,26 +12,26 @@ from typing import Any
 
 import pytest
 
-import zappa_eager.reliability.__main__ as cli
-from zappa_eager.reliability import runner
-from zappa_eager.reliability.rows import Row
-from zappa_eager.reliability.table import format_details, format_table
+import tests.reliability.__main__ as cli
+from tests.reliability import runner
+from tests.reliability.rows import Row
+from tests.reliability.table import format_details, format_table
 
 
 def test_every_registered_part_exists_and_defines_scenarios() -> None:
     for name in runner.MODULES:
-        module = importlib.import_module(f"zappa_eager.reliability.{name}")
+        module = importlib.import_module(f"tests.reliability.{name}")
         assert callable(getattr(module, "scenarios", None)), name
 
 
 def test_a_missing_part_is_a_failed_row_that_says_so(tmp_path: Path) -> None:
     (row,) = runner.run_module("not_written_yet", fast=True, workdir=tmp_path)
     assert not row.met and row.group == "not_written_yet" and row.scenario == "module missing"
-    assert "zappa_eager.reliability.not_written_yet could not be imported" in row.detail
+    assert "tests.reliability.not_written_yet could not be imported" in row.detail
 
 
 def _fake_part(monkeypatch: pytest.MonkeyPatch, name: str, scenarios: Any) -> None:
-    module = types.ModuleType(f"zappa_eager.reliability.{name}")
+    module = types.ModuleType(f"tests.reliability.{name}")
     module.scenarios = scenarios  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module.__name__, module)
 

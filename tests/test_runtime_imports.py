@@ -39,11 +39,10 @@ DECLARED_RUNTIME = frozenset(
 #: botocore is boto3's own core (archive.py sets S3 timeouts and retries with botocore.config.Config).
 ALLOWED_ROOTS = {"zappa", "zappa_eager", "boto3", "botocore", "snapshot_restore_py", "django", "__future__"}
 TOOLING = {"zappa_eager.cli", "zappa_eager.settings", "zappa_eager.bench", "zappa_eager.emulator",
-           "zappa_eager.provisioning", "zappa_eager.packaging", "zappa_eager.patching", "zappa_eager.reliability",
+           "zappa_eager.provisioning", "zappa_eager.packaging", "zappa_eager.patching",
            "zappa.cli", "zappa.core", "click"}
 #: Tooling packages and modules: none of them may ever be declared a runtime module.
-TOOLING_FILES = {"cli.py", "settings.py", "patching.py", "bench", "emulator", "packaging", "provisioning",
-                 "reliability"}
+TOOLING_FILES = {"cli.py", "settings.py", "patching.py", "bench", "emulator", "packaging", "provisioning"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability import badsettings
+from tests.reliability.badsettings import Case, all_cases, check_case, owned_keys
 from zappa_eager.provisioning.config import OBJECT_KEYS
-from zappa_eager.reliability import badsettings
-from zappa_eager.reliability.badsettings import Case, all_cases, check_case, owned_keys
 from zappa_eager.settings import EAGER_KEYS
 
 

@@ -12,8 +12,7 @@ import pytest
 
 from tests.conftest import base_stage, make_task_root
 from tests.pgserver import postgres_server
-from zappa_eager.emulator import Emulator, events
-from zappa_eager.reliability import taskroot
+from zappa_eager.emulator import Emulator, events, taskroot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 

@@ -12,6 +12,7 @@ Everything else is upstream's. Tooling module: never imported inside Lambda.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -49,6 +50,22 @@ PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 
 
+#: The commands zappa-eager adds to upstream's: name -> (one line of help, "module:function").
+#: Each function takes ``(cli, argv)`` (argv after the command name) and returns the exit status;
+#: its module is imported only when the command runs.
+EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("Benchmark the stage's cold starts locally: upstream Zappa versus zappa-eager, side by side.",
+              "zappa_eager.bench:run_bench_command"),
+}
+
+
+def load_command(name: str) -> Callable[[EagerZappaCLI, list[str]], int]:
+    """The entry function of one of zappa-eager's own commands (``EXTRA_COMMANDS``)."""
+    module_name, _, function = EXTRA_COMMANDS[name][1].partition(":")
+    entry: Callable[[EagerZappaCLI, list[str]], int] = getattr(importlib.import_module(module_name), function)
+    return entry
+
+
 def version_string() -> str:
     return f"zappa-eager {zappa_eager.__version__} (extends zappa {dist_version('zappa')})"
 
@@ -82,10 +99,8 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
         if args and args[0] in ("-v", "--version"):
             print(version_string())
             return 0
-        if args and args[0] == "bench":
-            from zappa_eager.bench import run_bench_command
-
-            return run_bench_command(self, args[1:])
+        if args and args[0] in EXTRA_COMMANDS:
+            return load_command(args[0])(self, args[1:])
         return super().handle(argv)
 
     def check_for_update(self) -> None:

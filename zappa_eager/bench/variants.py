@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zappa_eager.bench.modes import EAGER_PACKAGING, MODE_SPECS, PACKAGINGS, Mode, ModeSpec, PackageOrigin, Packaging
+from zappa_eager.emulator.taskroot import link_or_copy
 from zappa_eager.packaging.facts import PackageFacts, describe_package
-from zappa_eager.reliability.taskroot import link_or_copy
 from zappa_eager.settings import WarmupRequest, parse_eager_settings
 
 if TYPE_CHECKING:

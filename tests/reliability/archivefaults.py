@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zappa_eager.archive import READ_TIMEOUT_S
-from zappa_eager.emulator import Environment, InvokeResult
-from zappa_eager.reliability.djangoapp import home_event
-from zappa_eager.reliability.faultproxy import Fault
-from zappa_eager.reliability.lab import (
+from tests.reliability.djangoapp import home_event
+from tests.reliability.faultproxy import Fault
+from tests.reliability.lab import (
     ARCHIVE_PATH,
     ARCHIVE_URL,
     FAST_ARCHIVE,
@@ -37,7 +35,9 @@ from zappa_eager.reliability.lab import (
     log_line,
     served,
 )
-from zappa_eager.reliability.rows import Checks, Row
+from tests.reliability.rows import Checks, Row
+from zappa_eager.archive import READ_TIMEOUT_S
+from zappa_eager.emulator import Environment, InvokeResult
 
 GROUP = "archive"
 #: Attempts install_project_archive makes in one build (its default).

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import zappa_eager
-from zappa_eager.emulator import Emulator, events
+from zappa_eager.emulator import Emulator, events, taskroot
 from zappa_eager.packaging.runtime_files import copy_runtime
-from zappa_eager.reliability import taskroot
 
 PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
-SITE = PACKAGE_DIR.parent / "tests" / "fixtures" / "relsite"
+SITE = Path(__file__).resolve().parent.parent / "fixtures" / "relsite"
 PROJECT = "relsite"
 STAGE = "dev"
 FUNCTION_NAME = f"{PROJECT}-{STAGE}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zappa_eager.reliability.rows import Row
+from tests.reliability.rows import Row
 
 HEADER = ("group", "fault / scenario", "outcome", "time", "left in /tmp", "connections left", "goal met")
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tests.reliability import djangoapp
+from tests.reliability.djangoapp import ArchiveSize, ProjectArchive, build_archive
+from tests.reliability.faultproxy import FaultProxy, Served
 from zappa_eager.archive import MARKER_NAME, PARTIAL_PREFIX
 from zappa_eager.emulator import Emulator, Environment, InvokeResult
 from zappa_eager.emulator.s3 import MotoS3
-from zappa_eager.reliability import djangoapp
-from zappa_eager.reliability.djangoapp import ArchiveSize, ProjectArchive, build_archive
-from zappa_eager.reliability.faultproxy import FaultProxy, Served
 
 PROJECT = djangoapp.PROJECT
 ARCHIVE_KEY = djangoapp.archive_key({})

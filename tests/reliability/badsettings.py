@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.reliability.rows import Row
 from zappa_eager.patching import patched
 from zappa_eager.provisioning.config import ACTION_KEYS, OBJECT_KEYS
-from zappa_eager.reliability.rows import Row
 from zappa_eager.settings import EAGER_KEYS, WARMUP_KEYS
 
 GROUP = "settings"

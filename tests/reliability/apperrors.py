@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.reliability import djangoapp
+from tests.reliability.djangoapp import healthz_event
+from tests.reliability.postgres import PostgresServer
+from tests.reliability.rows import Row
 from zappa_eager.emulator import Emulator, InvokeResult
-from zappa_eager.reliability import djangoapp
-from zappa_eager.reliability.djangoapp import healthz_event
-from zappa_eager.reliability.postgres import PostgresServer
-from zappa_eager.reliability.rows import Row
 
 GROUP = "app-load"
 MISSING_MODULE = "relsite_missing_dependency"

@@ -15,11 +15,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from zappa_eager.reliability.rows import Row
+from tests.reliability.rows import Row
 
 #: The suite's parts, in the order the table shows them.
 MODULES: tuple[str, ...] = ("archivefaults", "initlimit", "apperrors", "load", "connections", "badsettings")
-PACKAGE = "zappa_eager.reliability"
+PACKAGE = "tests.reliability"
 
 Progress = Callable[[str], None]
 

@@ -1,4 +1,4 @@
-"""``python -m zappa_eager.reliability [--fast] [--json PATH] [--only MODULE]``: run the suite, print the table.
+"""``python -m tests.reliability [--fast] [--json PATH] [--only MODULE]``: run the suite, print the table.
 
 Exit status 0 when every row met its goal, 1 otherwise. Tooling module.
 """
@@ -15,13 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.reliability.runner import MODULES, run
+from tests.reliability.table import format_details, format_table
 from zappa_eager.emulator.config import DUMMY_CREDENTIALS
-from zappa_eager.reliability.runner import MODULES, run
-from zappa_eager.reliability.table import format_details, format_table
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m zappa_eager.reliability", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.reliability", description=__doc__)
     parser.add_argument("--fast", action="store_true", help="the fast set (what CI runs): smaller archive, "
                         "3 s INIT limit instead of Lambda's 10 s, fewer requests")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH ('-': stdout, and the "

@@ -21,10 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from zappa_eager.emulator import Environment
-from zappa_eager.reliability.djangoapp import home_event
-from zappa_eager.reliability.faultproxy import Fault
-from zappa_eager.reliability.lab import (
+from tests.reliability.djangoapp import home_event
+from tests.reliability.faultproxy import Fault
+from tests.reliability.lab import (
     ARCHIVE_PATH,
     ARCHIVE_URL,
     FAST_ARCHIVE,
@@ -34,7 +33,8 @@ from zappa_eager.reliability.lab import (
     log_line,
     served,
 )
-from zappa_eager.reliability.rows import Checks, Row
+from tests.reliability.rows import Checks, Row
+from zappa_eager.emulator import Environment
 
 GROUP = "limits"
 #: Lambda's on-demand INIT limit, used by the full set; the fast set cuts at FAST_LIMIT_S.
