@@ -308,8 +308,13 @@ def main(argv: list[str] | None = None) -> int:
         bench_args = ["zappa", "bench", STAGE, "--output", str(bench_dir), "--slim", "stage"]
         if args.quick:
             bench_args.append("--quick")
-        run(bench_args, app, env, log)
-        summary["bench"] = {"json": str(bench_dir / "bench.json"), "chart": str(bench_dir / "bench.png")}
+        run(bench_args, app, env, log)  # exits 0 when only upstream's modes hit a limit: that is a measurement
+        bench_doc = json.loads((bench_dir / "bench.json").read_text())
+        summary["bench"] = {"json": str(bench_dir / "bench.json"), "chart": str(bench_dir / "bench.png"),
+                            "phases": bench_doc.get("phases"), "limits": bench_doc.get("limits", [])}
+        if summary["bench"]["limits"]:
+            print(f"    upstream's modes hit {len(summary['bench']['limits'])} limit(s) (function timeout or INIT "
+                  "limit): measured and shown, not a failure")
         number += 1
 
         step(number, total, "Done")

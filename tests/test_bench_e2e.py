@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES
+from zappa_eager.bench.machine import usable_cpus
 from zappa_eager.bench.modes import MODES
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +66,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     }}))
     monkeypatch.chdir(folder)
     monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+    monkeypatch.setenv("ZAPPA_EAGER_BENCH_CACHE", str(tmp_path / "package-cache"))  # no package of another run
     monkeypatch.setattr(Zappa, "create_handler_venv", offline_handler_venv)
     monkeypatch.setattr(Zappa, "get_manylinux_wheel_url", lambda self, *args, **kwargs: (None, None))
     return folder
@@ -108,13 +110,17 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
     assert doc["variants"]["slim_on"]["init_phases"]["eager"]["archive"] > 0  # the tarball came from (moto) S3
     assert set(doc["burst"]["modes"]) == set(MODES)
     for burst in doc["burst"]["modes"].values():
-        assert burst["requests"] == 6 and burst["errors"] == 0 and isinstance(burst["p99_ms"], (int, float))
+        assert burst["requests"] == min(6, 1 + usable_cpus()) and burst["errors"] == 0  # sized to the machine
+        assert isinstance(burst["p99_ms"], (int, float))
         assert burst["prewarmed_first"] == 1
     assert set(doc["init_phases"]) == {"eager", "eager+warmup"}
     assert doc["imports"]["error"] is None and doc["imports"]["top_cumulative"][0]["module"] == "handler"
     assert len(doc["imports"]["top_cumulative"]) == 15
     assert doc["machine"]["zappa"].startswith("0.63") and doc["settings"]["environments"] == 2
-    assert doc["errors"] == []
+    assert doc["errors"] == [] and doc["limits"] == []
+    assert doc["burst"]["contention"]["usable_cpus"] == usable_cpus() and doc["contention"]["seconds"] > 0
+    assert set(doc["phases"]) == {"packaging", "task roots", "measure slim_off", "burst", "import profile",
+                                  "measure slim_on", "archive phase", "cleanup", "report", "total"}
     assert doc["settings"]["environment"]["dropped"] == ["DATABASE_URL"]
     assert "environment: dropped, may point outside this machine: DATABASE_URL" in captured.err
 
@@ -123,6 +129,9 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
     assert "top imports by cumulative time" in captured.out
     assert "first/idle-warm" in captured.out and "archive phase: upstream unpack" in captured.out
     assert captured.err.count("packaging: ") == 4  # each package's facts, as it is built
+    assert captured.err.count("zappa-eager's derived from upstream's") == 2  # packaged once per variant
+    assert "time: packaging" in captured.out
+    assert [p.name for p in (project.parent / "package-cache").iterdir()] != []  # kept for the next run
     for mode in MODES:
         assert any(line.split()[:1] == [mode] for line in captured.out.splitlines()), mode
     assert "/5" in captured.err or "[" in captured.err  # the progress bar went to stderr

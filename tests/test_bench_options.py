@@ -16,16 +16,21 @@ def test_defaults() -> None:
     options = parse_options(["dev"])
     assert (options.stage, options.output, options.quick) == ("dev", Path("bench-out"), False)
     assert (options.environments, options.warm, options.burst_envs) == (5, 20, 2)
-    assert options.burst == min(20, 2 + 3 * usable_cpus())
+    assert options.burst == min(20, 2 + usable_cpus())
     assert options.paths == ("/",) and options.slim == "both" and options.modes == MODES
     assert options.zip_path is None and not options.keep_work
     assert options.idle_s == 1.0 and options.unpack_runs == 5
     assert not options.stage_env and parse_options(["dev", "--stage-env"]).stage_env
 
 
-@pytest.mark.parametrize(("burst_envs", "cpus", "burst"), [(2, 1, 5), (2, 2, 8), (2, 6, 20), (2, 64, 20), (0, 2, 6)])
-def test_default_burst_starts_at_most_three_cold_environments_per_cpu(burst_envs: int, cpus: int, burst: int) -> None:
+@pytest.mark.parametrize(("burst_envs", "cpus", "burst"), [(2, 1, 3), (2, 2, 4), (2, 18, 20), (2, 64, 20), (0, 2, 2)])
+def test_default_burst_starts_at_most_one_cold_environment_per_cpu(burst_envs: int, cpus: int, burst: int) -> None:
     assert default_burst(burst_envs, cpus) == burst
+
+
+@pytest.mark.parametrize(("cpus", "burst"), [(1, 2), (2, 3), (5, 6), (64, 6)])
+def test_the_quick_burst_is_sized_to_the_machine_too(cpus: int, burst: int) -> None:
+    assert default_burst(1, cpus, quick=True) == burst
 
 
 def test_an_explicit_burst_is_not_capped() -> None:
@@ -34,7 +39,7 @@ def test_an_explicit_burst_is_not_capped() -> None:
 
 def test_quick_is_small_and_explicit_values_win() -> None:
     quick = parse_options(["dev", "--quick"])
-    assert (quick.environments, quick.warm, quick.burst, quick.burst_envs) == (2, 5, 6, 1)
+    assert (quick.environments, quick.warm, quick.burst, quick.burst_envs) == (2, 5, min(6, 1 + usable_cpus()), 1)
     assert (quick.idle_s, quick.unpack_runs) == (0.2, 2)
     custom = parse_options(["dev", "--quick", "--environments", "3", "--burst", "0", "--output", "/x"])
     assert (custom.environments, custom.burst, custom.output) == (3, 0, Path("/x"))

@@ -49,7 +49,7 @@ def env_sample(mode: str, variant: str, round_: int) -> EnvSample:
                      cold_rss_mb=63.0, init_report=report, requests=requests)
 
 
-def make_document(*, errors: bool = False, burst_timeout: bool = False,
+def make_document(*, errors: bool = False, burst_timeout: str | None = None,
                   unpack: dict[str, Any] | None = UNPACK) -> dict[str, Any]:
     variants = []
     for name, slim in (("slim_off", False), ("slim_on", True)):
@@ -63,8 +63,8 @@ def make_document(*, errors: bool = False, burst_timeout: bool = False,
              + [BurstRequest(mode, 0.5 * i, 3000.0 + i, f"env-{i + 2}", True, False, 200) for i in range(5)]
              for mode in MODES}
     if burst_timeout:
-        burst["upstream"][-1] = BurstRequest("upstream", 2.5, 30000.0, "env-7", True, False, None,
-                                             "Sandbox.Timedout: Task timed out after 30.00 seconds", timed_out=True)
+        burst[burst_timeout][-1] = BurstRequest(burst_timeout, 2.5, 30000.0, "env-7", True, False, None,
+                                                "Sandbox.Timedout: Task timed out after 30.00 seconds", timed_out=True)
     rows = [ImportRow("handler", 25000, 1_000_000, 0), ImportRow("django", 2000, 300_000, 1)]
     settings = {"environments": 3, "warm_requests": 3, "paths": ["/"], "burst_requests": 6, "burst_prewarmed": 1,
                 "idle_s": 0.5}
@@ -167,10 +167,24 @@ def test_table_warns_about_failed_requests() -> None:
     assert "smaller --burst" not in text
 
 
-def test_a_burst_timeout_suggests_a_smaller_burst() -> None:
-    doc = make_document(burst_timeout=True)
-    assert doc["errors"] == ["burst upstream env-7: Sandbox.Timedout: Task timed out after 30.00 seconds"]
-    assert doc["burst"]["modes"]["upstream"]["timeouts"] == 1
+@pytest.mark.parametrize("mode", ["upstream", "upstream-env"])
+def test_a_baseline_burst_timeout_is_a_measurement_not_an_error(mode: str) -> None:
+    doc = make_document(burst_timeout=mode)
+    assert doc["errors"] == []
+    assert doc["limits"] == [f"burst {mode} env-7: timed out (the function timeout)"]
+    assert doc["burst"]["modes"][mode]["timeouts"] == 1 and doc["burst"]["modes"][mode]["errors"] == 0
+    text = render_table(doc)
+    assert "1 limit(s) hit - measured, not failed" in text and "failed request" not in text
+    burst_row = next(line for line in text.split("burst:")[1].splitlines() if line.split()[:1] == [mode])
+    assert burst_row.split()[-2:] == ["1", "0"]  # timed out 1, errors 0
+
+
+@pytest.mark.parametrize("mode", ["eager", "eager+warmup"])
+def test_an_eager_burst_timeout_is_an_error_and_suggests_a_smaller_burst(mode: str) -> None:
+    doc = make_document(burst_timeout=mode)
+    assert doc["errors"] == [f"burst {mode} env-7: Sandbox.Timedout: Task timed out after 30.00 seconds"]
+    assert doc["limits"] == []
+    assert doc["burst"]["modes"][mode]["timeouts"] == 1 and doc["burst"]["modes"][mode]["errors"] == 1
     assert "run again with a smaller --burst than 6" in render_table(doc)
 
 

@@ -59,4 +59,7 @@ def test_demo_deploys_serves_and_compares(tmp_path: Path) -> None:
     for figures in bench["modes"].values():
         assert isinstance(figures["cold_ms"], (int, float)) and figures["cold_ms"] > 0
     assert (out / "bench" / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert bench["errors"] == []  # upstream's limits hit, if any, are in bench["limits"]: measured, not failed
+    assert summary["bench"]["limits"] == bench["limits"] and summary["bench"]["phases"]["packaging"] > 0
+    assert bench["burst"]["requests"] <= 1 + (os.cpu_count() or 1)  # sized to the machine
     assert "Lazy (upstream zappa) versus eager" in proc.stdout

@@ -33,7 +33,7 @@ def test_an_unknown_value_names_the_setting_the_value_and_every_choice() -> None
     with pytest.raises(EagerSettingsError) as caught:
         parse_eager_settings({"eager_init_on_error": "retry"}, "prod")
     message = str(caught.value)
-    assert message.startswith("Invalid eager_init_on_error = 'retry' in stage 'prod' of zappa_settings")
+    assert message.startswith('Invalid eager_init_on_error = "retry" in stage \'prod\' of zappa_settings')
     assert all(f'"{choice}"' in message for choice in ("auto", "lazy", "raise"))
 
 

@@ -106,7 +106,9 @@ BAD_VALUES: list[tuple[Any, dict[str, Any], str]] = [
     ({"min": 1, "max": 5, "target_utilization": "0.7"}, {}, 'target_utilization ("0.7") must be a number'),
     ({"min": 1, "max": 5, "scale_in_cooldown": -1}, {}, "provisioned_concurrency.scale_in_cooldown (-1) must be"),
     ({"min": 1, "max": 5, "scale_out_cooldown": 1.5}, {}, "scale_out_cooldown (1.5) must be a non-negative integer"),
-    ({"min": 1, "max": 5, "target_utilisation": 0.7}, {}, "unknown key(s) [\"target_utilisation\"] in stage 'pc'"),
+    ({"min": 1, "max": 5, "target_utilisation": 0.7}, {},
+     "unknown key \"target_utilisation\" in stage 'pc': did you mean `target_utilization`?"),
+    ({"min": 1, "maximum": 5}, {}, "unknown key \"maximum\" in stage 'pc': did you mean `max`?"),
     ({"min": 1, "max": 5, "scheduled": {"name": "x"}}, {}, 'provisioned_concurrency.scheduled ({"name": "x"}) must be'),
     ({"min": 1, "max": 5, "scheduled": ["nightly"]}, {}, 'provisioned_concurrency.scheduled[0] ("nightly") must be'),
     (
@@ -142,7 +144,12 @@ BAD_VALUES: list[tuple[Any, dict[str, Any], str]] = [
     (
         {"min": 1, "max": 5, "scheduled": [{"name": "a", "schedule": "rate(1 hour)", "min": 1, "when": "now"}]},
         {},
-        'provisioned_concurrency.scheduled[0] has unknown key(s) ["when"]',
+        'provisioned_concurrency.scheduled[0] has an unknown key "when" in stage \'pc\': use only name, schedule',
+    ),
+    (
+        {"min": 1, "max": 5, "scheduled": [{"name": "a", "schedule": "rate(1 hour)", "min": 1, "timezon": "UTC"}]},
+        {},
+        'scheduled[0] has an unknown key "timezon" in stage \'pc\': did you mean `timezone`?',
     ),
     (
         {
@@ -180,6 +187,23 @@ def test_bad_values_are_rejected_with_setting_value_and_fix(value: Any, context:
     with pytest.raises(ProvisionedConcurrencyError) as error:
         parse(value, **context)
     assert message in str(error.value)
+
+
+def test_every_problem_of_the_object_is_reported_together() -> None:
+    value = {"min": 0, "max": "10", "target_utilisation": 0.7, "scale_in_cooldown": -1,
+             "scheduled": [{"name": "a/b", "schedule": "daily", "min": 1}, {"name": "ok", "schedule": "rate(1 hour)"}]}
+    with pytest.raises(ProvisionedConcurrencyError) as error:
+        parse(value)
+    assert [message.split(" in stage ")[0] for message in error.value.messages] == [
+        'provisioned_concurrency has an unknown key "target_utilisation"',
+        'provisioned_concurrency.max ("10") must be a whole number >= 0',
+        "provisioned_concurrency.min (0) must be at least 1",
+        "provisioned_concurrency.scale_in_cooldown (-1) must be a non-negative integer number of seconds",
+        'provisioned_concurrency.scheduled[0].name ("a/b") is missing or invalid',
+        'provisioned_concurrency.scheduled[0].schedule ("daily") is not a cron(...), rate(...) or at(...) expression',
+        'provisioned_concurrency.scheduled[1] ("ok") sets neither min nor max',
+    ]
+    assert str(error.value) == "\n".join(error.value.messages)
 
 
 def test_snap_start_none_string_is_off_as_upstream_spells_it() -> None:

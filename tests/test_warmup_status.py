@@ -116,7 +116,8 @@ def test_bad_expect_names_the_setting_the_value_and_the_fix(expect: Any, problem
     with pytest.raises(EagerSettingsError) as raised:
         parse_eager_settings({"eager_init_warmup": ["/healthz", {"path": "/", "expect": expect}]}, "prod")
     message = str(raised.value)
-    assert message.startswith(f"Invalid eager_init_warmup[1].expect = {expect!r} in stage 'prod' of zappa_settings: ")
+    shown = json.dumps(expect)  # as written in zappa_settings.json, not a Python repr
+    assert message.startswith(f"Invalid eager_init_warmup[1].expect = {shown} in stage 'prod' of zappa_settings: ")
     assert f": {problem}. Fix: " in message and fix in message.split(". Fix: ", 1)[1]
 
 

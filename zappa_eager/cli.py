@@ -4,13 +4,15 @@
 * ``create_package`` puts our handler at the zip root (normal and slim_handler zips) and
   makes sure the ``zappa_eager`` runtime modules are inside the package;
 * ``get_zappa_settings_string`` appends the eager keys to the generated zappa_settings.py;
-* ``handle`` answers ``--version`` and adds the ``bench`` command.
+* ``handle`` answers ``--version``, runs the commands of ``EXTRA_COMMANDS`` (``bench``, ...) and lists
+  them in upstream's ``--help`` under a zappa-eager header.
 
 Everything else is upstream's. Tooling module: never imported inside Lambda.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib
 import sys
@@ -21,11 +23,13 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
+import zappa.cli as upstream_cli
 from click import ClickException
 from zappa.cli import ZappaCLI
 from zappa.utilities import get_runtime_from_python_version
 
 import zappa_eager
+from zappa_eager.guard import PTH_NAME, parser_hook
 from zappa_eager.packaging.bytecode import runtime_mismatch
 from zappa_eager.packaging.facts import PackageFacts, describe_package
 from zappa_eager.packaging.optimize import (
@@ -41,8 +45,7 @@ from zappa_eager.provisioning import ProvisionedConcurrencyMixin
 from zappa_eager.settings import (
     EagerSettings,
     EagerSettingsError,
-    check_snap_start_runtime,
-    parse_eager_settings,
+    check_stage,
     render_settings_lines,
 )
 
@@ -56,6 +59,10 @@ HANDLER_FILE = PACKAGE_DIR / "handler.py"
 EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("Benchmark the stage's cold starts locally: upstream Zappa versus zappa-eager, side by side.",
               "zappa_eager.bench:run_bench_command"),
+    "revert-to-upstream": ("Take a stage back to plain upstream Zappa, in order (--dry-run lists every AWS change).",
+                           "zappa_eager.provisioning.revert:run_revert_command"),
+    "coldstarts": ("Summarize the stage's real cold starts from its CloudWatch Logs: per version, before/after "
+                   "zappa-eager.", "zappa_eager.coldstarts:run_coldstarts_command"),
 }
 
 
@@ -101,7 +108,26 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
             return 0
         if args and args[0] in EXTRA_COMMANDS:
             return load_command(args[0])(self, args[1:])
-        return super().handle(argv)
+        with parser_hook(upstream_cli, self.describe_parser):
+            return super().handle(argv)
+
+    def describe_parser(self, parser: argparse.ArgumentParser) -> None:
+        """Upstream's top-level parser, as zappa-eager's: its header and version, and its commands listed."""
+        parser.description = (
+            f"{version_string()}: Zappa with eager initialization. This `zappa` is zappa-eager's CLI: upstream "
+            f"Zappa's commands (deploy Python applications to AWS Lambda and API Gateway) plus its own: "
+            f"{', '.join(EXTRA_COMMANDS)}."
+        )
+        for action in parser._actions:
+            if "--version" in action.option_strings:
+                action.version = version_string()  # type: ignore[attr-defined]
+                action.help = "Print the zappa-eager and zappa versions"
+            if isinstance(action, argparse._SubParsersAction):
+                for name, (line, _) in EXTRA_COMMANDS.items():
+                    if name not in action.choices:
+                        command = action.add_parser(name, help=line.replace("%", "%%"), add_help=False)
+                        command.add_argument("arguments", nargs=argparse.REMAINDER, action=_RunExtraCommand,
+                                             cli=self, command=name)
 
     def check_for_update(self) -> None:
         """No PyPI query: upstream's advice to ``pip install zappa --upgrade`` would leave the tested zappa range.
@@ -113,13 +139,22 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
 
     # -- settings ------------------------------------------------------------------------
     def load_settings(self, settings_file: str | None = None, session: Any = None) -> Any:
+        """Check every key of the stage (all problems in one error), warn once about misspelt upstream keys."""
         self.load_settings_file(settings_file)
         if self.api_stage in self.zappa_settings:
+            failed: EagerSettingsError | None = None
             try:
-                self.eager = parse_eager_settings(self.stage_config, self.api_stage)
-                check_snap_start_runtime(self.stage_config, self.api_stage, get_runtime_from_python_version())
+                checked = check_stage(self.stage_config, self.api_stage, get_runtime_from_python_version())
             except EagerSettingsError as exc:
-                raise ClickException(str(exc)) from exc
+                failed = exc
+            warned: set[str] = self.__dict__.setdefault("_eager_warned", set())  # once per command
+            for warning in failed.warnings if failed else checked.warnings:
+                if warning not in warned:
+                    warned.add(warning)
+                    print(f"zappa-eager: warning: {warning}", file=sys.stderr)
+            if failed:
+                raise ClickException(str(failed)) from failed
+            self.eager = checked.eager
         return super().load_settings(settings_file, session)
 
     def get_zappa_settings_string(self) -> str:
@@ -131,7 +166,7 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
     # -- packaging -----------------------------------------------------------------------
     def create_package(self, output: str | None = None, use_zappa_release: str | None = None) -> None:
         self.package_facts = None
-        with self._stage_precompiled_packages():
+        with self._without_guard_pth(), self._stage_precompiled_packages():
             if not self.eager.enabled:
                 super().create_package(output, use_zappa_release)
             else:
@@ -140,6 +175,18 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
                 slim = self.stage_config.get("slim_handler", False)
                 add_runtime_to_zip(self.handler_path if slim else self.zip_path)
         self.optimize_packages()
+
+    @contextmanager
+    def _without_guard_pth(self) -> Iterator[None]:
+        """No package carries the guard's ``.pth`` (zappa_eager/guard.py): it serves the CLI only."""
+        create_lambda_zip = self.zappa.create_lambda_zip
+
+        def create_lambda_zip_without_guard(*args: Any, **kwargs: Any) -> Any:
+            kwargs["exclude"] = [*(kwargs.get("exclude") or []), PTH_NAME]
+            return create_lambda_zip(*args, **kwargs)
+
+        with patched(self.zappa, "create_lambda_zip", create_lambda_zip_without_guard):
+            yield
 
     @contextmanager
     def _stage_precompiled_packages(self) -> Iterator[None]:
@@ -218,6 +265,19 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
             patched(zappa, "create_handler_venv", eager_handler_venv),
         ):
             yield
+
+
+class _RunExtraCommand(argparse.Action):
+    """One of ``EXTRA_COMMANDS`` reached through upstream's parser (``zappa --color never bench ...``)."""
+
+    def __init__(self, *args: Any, cli: EagerZappaCLI, command: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cli = cli
+        self.command = command
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        raise SystemExit(load_command(self.command)(self.cli, list(values or [])))
 
 
 def _copy_runtime_into_venv(venv: Path) -> None:

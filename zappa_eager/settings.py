@@ -1,18 +1,20 @@
 """The ``eager_*`` stage settings: parse and validate before any AWS call, then render.
 
-Errors name the setting, the stage, the value and the fix, so that a typo in
-zappa_settings.json fails on the developer's machine, not in an INIT log.
-Tooling module.
+Errors name the setting, the stage, the value (as JSON, as written) and the fix, so that a
+typo in zappa_settings.json fails on the developer's machine, not in an INIT log. Every
+problem of a stage is collected into one ``EagerSettingsError``; wrong types are errors,
+never converted. Unknown keys are sorted out by ``zappa_eager.settings_keys``. Tooling module.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import distributions
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
@@ -36,6 +38,9 @@ from zappa_eager.contract import (
     snap_start_enabled,
 )
 from zappa_eager.packaging.bytecode import runtime_python
+from zappa_eager.settings_keys import UnknownKey, check_stage_keys, unknown_key_fix
+
+T = TypeVar("T")
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 WARMUP_KEYS = ("method", "path", "headers", "body", "expect")
@@ -54,8 +59,77 @@ DEFAULT_WARMUP_ROUNDS = 2
 MAX_WARMUP_ROUNDS = 10
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One bad setting: its name, its value as written, what is wrong and how to fix it."""
+
+    setting: str
+    value: Any
+    problem: str
+    fix: str
+    label: str = "Invalid"
+
+    def line(self, stage: str | None = None) -> str:
+        where = f" in stage '{stage}' of zappa_settings" if stage is not None else ""
+        return f"{self.label} {self.setting} = {show(self.value)}{where}: {self.problem}. Fix: {self.fix}."
+
+
 class EagerSettingsError(ValueError):
-    """A bad ``eager_*`` value; the message says which, where, and how to fix it."""
+    """Every bad setting of a stage at once; each names the setting, shows its value (JSON) and the fix.
+
+    ``problems`` are ``Problem``s, or whole messages from ``provisioned_concurrency``'s parser.
+    """
+
+    def __init__(self, stage: str, problems: Iterable[Problem | str]) -> None:
+        self.stage = stage
+        self.problems: list[Problem | str] = list(problems)
+        #: Misspelt upstream keys of the same stage (``check_stage``): printed even when the stage fails.
+        self.warnings: tuple[str, ...] = ()
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        if len(self.problems) == 1:
+            only = self.problems[0]
+            return only if isinstance(only, str) else only.line(self.stage)
+        lines = [f"{len(self.problems)} problems in stage '{self.stage}' of zappa_settings (nothing was sent to AWS):"]
+        lines += [f"  - {p if isinstance(p, str) else p.line()}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def show(value: Any) -> str:
+    """A value as it is written in zappa_settings.json: ``null``, ``true``, ``{"path": "/x"}``, never a repr."""
+    return json.dumps(_plain(value), ensure_ascii=False, default=str)
+
+
+def _plain(value: Any) -> Any:
+    """zappa loads JSON objects as OrderedDicts; show them as the plain objects the user wrote."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+class _Collector:
+    """Runs independent checks, keeping every problem instead of stopping at the first."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.problems: list[Problem | str] = []
+
+    def run(self, check: Callable[[], T], default: Any) -> T:
+        try:
+            return check()
+        except EagerSettingsError as exc:
+            self.problems += exc.problems
+            return default
+
+    def add(self, problem: Problem | str) -> None:
+        self.problems.append(problem)
+
+    def raise_any(self) -> None:
+        if self.problems:
+            raise EagerSettingsError(self.stage, self.problems)
 
 
 @dataclass(frozen=True)
@@ -90,18 +164,11 @@ class EagerSettings:
 
 
 def _fail(stage: str, setting: str, value: Any, problem: str, fix: str) -> EagerSettingsError:
-    return EagerSettingsError(
-        f"Invalid {setting} = {_plain(value)!r} in stage '{stage}' of zappa_settings: {problem}. Fix: {fix}."
-    )
+    return EagerSettingsError(stage, [Problem(setting, value, problem, fix)])
 
 
-def _plain(value: Any) -> Any:
-    """zappa loads JSON objects as OrderedDicts; show them as the plain objects the user wrote."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
+#: A key the stage does not set (``None`` is a value: JSON's ``null``, written by the user).
+_ABSENT: Any = object()
 
 
 def _bool(stage_config: Mapping[str, Any], stage: str, key: str, default: bool) -> bool:
@@ -122,42 +189,43 @@ def _warmup_path(stage: str, setting: str, value: Any) -> str:
 
 
 def parse_warmup_request(stage: str, index: int, raw: Any) -> WarmupRequest:
+    """One ``eager_init_warmup`` item; every problem of the item is reported together."""
     setting = f"eager_init_warmup[{index}]"
     if isinstance(raw, str):
         return WarmupRequest(path=_warmup_path(stage, setting, raw))
     if not isinstance(raw, Mapping):
         raise _fail(stage, setting, raw, "expected a path string or an object with method/path/headers/body/expect",
                     'use "/healthz" or {"method": "GET", "path": "/healthz"}')
-    unknown = sorted(set(raw) - set(WARMUP_KEYS))
-    if unknown:
-        raise _fail(stage, setting, raw, f"unknown key(s) {', '.join(unknown)}",
-                    f"use only {', '.join(WARMUP_KEYS)}")
+    found = _Collector(stage)
+    for key in raw:
+        if key not in WARMUP_KEYS:
+            found.add(Problem(f"{setting}.{key}", raw[key], f"a warm-up request has no key {show(key)}",
+                              unknown_key_fix(str(key), WARMUP_KEYS), label="Unknown key"))
     if "path" not in raw:
-        raise _fail(stage, setting, raw, "missing 'path'", 'add "path": "/healthz"')
+        found.add(Problem(setting, raw, "missing 'path'", 'add "path": "/healthz"'))
+        path = "/"
+    else:
+        path = found.run(lambda: _warmup_path(stage, f"{setting}.path", raw["path"]), "/")
     method = raw.get("method", "GET")
     if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
-        raise _fail(stage, f"{setting}.method", method, "not an HTTP method", f"use one of {', '.join(HTTP_METHODS)}")
-    headers = raw.get("headers", {}) or {}
+        found.add(Problem(f"{setting}.method", method, "not an HTTP method", f"use one of {', '.join(HTTP_METHODS)}"))
+    headers = raw.get("headers", {})
     if not isinstance(headers, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
     ):
-        raise _fail(stage, f"{setting}.headers", headers, "expected an object of string names to string values",
-                    'use e.g. {"Accept": "application/json"}')
+        found.add(Problem(f"{setting}.headers", headers, "expected an object of string names to string values",
+                          'use e.g. {"Accept": "application/json"}, or leave headers out'))
     body = raw.get("body")
     if body is not None and not isinstance(body, str):
-        raise _fail(stage, f"{setting}.body", body, "expected a string or null", "serialize the body to a string")
-    return WarmupRequest(
-        method=method.upper(),
-        path=_warmup_path(stage, f"{setting}.path", raw["path"]),
-        headers=dict(headers),
-        body=body,
-        expect=_expect(stage, f"{setting}.expect", raw.get("expect")),
-    )
+        found.add(Problem(f"{setting}.body", body, "expected a string or null", "serialize the body to a string"))
+    expect = found.run(lambda: _expect(stage, f"{setting}.expect", raw.get("expect", _ABSENT)), ())
+    found.raise_any()
+    return WarmupRequest(method=method.upper(), path=path, headers=dict(headers), body=body, expect=expect)
 
 
 def _expect(stage: str, setting: str, raw: Any) -> tuple[int, ...]:
     """``expect``: one HTTP status or a non-empty list of them; duplicates dropped, order kept."""
-    if raw is None:
+    if raw is _ABSENT:
         return ()
     low, high = STATUS_RANGE
     fix = 'use e.g. "expect": 200, or "expect": [200, 302] to accept either'
@@ -174,54 +242,125 @@ def _expect(stage: str, setting: str, raw: Any) -> tuple[int, ...]:
     return tuple(dict.fromkeys(statuses))
 
 
-def parse_eager_settings(stage_config: Mapping[str, Any], stage: str) -> EagerSettings:
-    """Validate the eager keys of one stage; raises ``EagerSettingsError``."""
-    enabled = _bool(stage_config, stage, "eager_init", True)
-    raw_warmup = stage_config.get("eager_init_warmup", None)
-    if raw_warmup is None:
-        raw_warmup = []
-    if isinstance(raw_warmup, str):
-        raw_warmup = [raw_warmup]
-    if not isinstance(raw_warmup, list):
-        raise _fail(stage, "eager_init_warmup", raw_warmup, "expected a list of paths or request objects",
-                    'use e.g. ["/healthz"]')
-    warmup = tuple(parse_warmup_request(stage, i, item) for i, item in enumerate(raw_warmup))
+def _warmup_list(stage_config: Mapping[str, Any], stage: str) -> tuple[WarmupRequest, ...]:
+    raw = stage_config.get("eager_init_warmup", [])
+    if isinstance(raw, str):  # never silently wrapped: a list was meant, say so
+        raise _fail(stage, "eager_init_warmup", raw, "expected a list of paths or request objects, not one string",
+                    f"write it as a list: [{show(raw)}]")
+    if not isinstance(raw, list):
+        raise _fail(stage, "eager_init_warmup", raw, "expected a list of paths or request objects",
+                    'use e.g. ["/healthz"], or [] for no warm-up')
+    found = _Collector(stage)
+    warmup = tuple(found.run(functools.partial(parse_warmup_request, stage, i, item), WarmupRequest())
+                   for i, item in enumerate(raw))
+    found.raise_any()
+    return warmup
+
+
+def _on_error(stage_config: Mapping[str, Any], stage: str) -> OnError:
     on_error = stage_config.get("eager_init_on_error", DEFAULT_ON_ERROR)
-    if on_error not in ON_ERROR_CHOICES:
+    if not isinstance(on_error, str) or on_error not in ON_ERROR_CHOICES:
         raise _fail(stage, "eager_init_on_error", on_error, "not a known mode",
                     'use "auto" (the default: fail provisioned-concurrency and SnapStart INITs, retry on-demand '
                     'archive and remote-env failures on the first request), "lazy" (build again on the first '
                     'request) or "raise" (fail INIT)')
-    after_restore = _bool(stage_config, stage, "eager_init_warmup_after_restore", False)
-    if after_restore and not warmup:
-        raise _fail(stage, "eager_init_warmup_after_restore", after_restore, "there are no warm-up requests to repeat",
-                    "add eager_init_warmup requests or remove this setting")
+    return on_error
+
+
+def _rounds(stage_config: Mapping[str, Any], stage: str) -> int:
     rounds = stage_config.get("eager_init_warmup_rounds", DEFAULT_WARMUP_ROUNDS)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_WARMUP_ROUNDS:
         raise _fail(stage, "eager_init_warmup_rounds", rounds,
                     f"expected a whole number from 1 to {MAX_WARMUP_ROUNDS}",
                     f'use e.g. "eager_init_warmup_rounds": {DEFAULT_WARMUP_ROUNDS} (1 sends each warm-up request once)')
+    return rounds
+
+
+def _on_demand(stage_config: Mapping[str, Any], stage: str) -> WarmupOnDemand:
     on_demand = stage_config.get("eager_init_warmup_on_demand", DEFAULT_WARMUP_ON_DEMAND)
-    if on_demand not in WARMUP_ON_DEMAND_CHOICES:
+    if not isinstance(on_demand, str) or on_demand not in WARMUP_ON_DEMAND_CHOICES:
         raise _fail(stage, "eager_init_warmup_on_demand", on_demand, "not a known mode",
                     'use "skip" (no warm-up while a caller waits), "once" (one pass) or "full" (every round)')
-    compile_bytecode = _bool(stage_config, stage, "compile_bytecode", enabled)
-    lean_package = _bool(stage_config, stage, "lean_package", enabled)
-    lean_keep = parse_lean_keep(stage_config.get("lean_keep", []), stage, lean_package)
-    parse_bench_environment(stage_config, stage)  # only `zappa bench` reads it; a typo fails every command
+    return on_demand
+
+
+def _unknown_keys(stage_config: Mapping[str, Any], stage: str) -> list[UnknownKey]:
+    """Keys that look like ours but are not (errors); the rest are upstream's business (warnings at most)."""
+    unknown = check_stage_keys(stage_config, EAGER_KEYS)
+    errors = [key for key in unknown if key.ours]
+    if errors:
+        raise EagerSettingsError(stage, [
+            Problem(key.key, key.value, "zappa-eager has no such setting, and zappa would silently ignore it",
+                    f"did you mean `{key.suggestion}`? Rename the key" if key.suggestion
+                    else f"use one of {', '.join(EAGER_KEYS)}", label="Unknown setting")
+            for key in errors
+        ])
+    return unknown
+
+
+def parse_eager_settings(stage_config: Mapping[str, Any], stage: str) -> EagerSettings:
+    """Validate the eager keys of one stage; raises ``EagerSettingsError`` listing every problem."""
+    found = _Collector(stage)
+    found.run(lambda: _unknown_keys(stage_config, stage), [])
+    enabled = found.run(lambda: _bool(stage_config, stage, "eager_init", True), True)
+    warmup = found.run(lambda: _warmup_list(stage_config, stage), ())
+    on_error = found.run(lambda: _on_error(stage_config, stage), DEFAULT_ON_ERROR)
+    after_restore = found.run(lambda: _bool(stage_config, stage, "eager_init_warmup_after_restore", False), False)
+    if after_restore and not warmup and not stage_config.get("eager_init_warmup"):
+        found.add(Problem("eager_init_warmup_after_restore", after_restore, "there are no warm-up requests to repeat",
+                          "add eager_init_warmup requests or remove this setting"))
+    rounds = found.run(lambda: _rounds(stage_config, stage), DEFAULT_WARMUP_ROUNDS)
+    on_demand = found.run(lambda: _on_demand(stage_config, stage), DEFAULT_WARMUP_ON_DEMAND)
+    compile_bytecode = found.run(lambda: _bool(stage_config, stage, "compile_bytecode", enabled), enabled)
+    lean_package = found.run(lambda: _bool(stage_config, stage, "lean_package", enabled), enabled)
+    lean_keep = found.run(lambda: parse_lean_keep(stage_config.get("lean_keep", []), stage, lean_package), ())
+    found.run(lambda: parse_bench_environment(stage_config, stage), {})  # `zappa bench` reads it; a typo fails all
+    found.raise_any()
     return EagerSettings(enabled=enabled, warmup=warmup, on_error=on_error, warmup_after_restore=after_restore,
                          warmup_rounds=rounds, warmup_on_demand=on_demand, compile_bytecode=compile_bytecode,
                          lean_package=lean_package, lean_keep=lean_keep)
+
+
+@dataclass(frozen=True)
+class StageCheck:
+    """A stage that passed: its eager settings, and the warnings (misspelt upstream keys) to print once."""
+
+    eager: EagerSettings
+    warnings: tuple[str, ...] = ()
+
+
+def check_stage(stage_config: Mapping[str, Any], stage: str, default_runtime: str) -> StageCheck:
+    """Everything zappa-eager checks in a stage, all problems in one ``EagerSettingsError``, before any AWS call.
+
+    The eager keys, unknown keys that look like ours, ``snap_start`` against the runtime, and
+    ``provisioned_concurrency`` (its mixin parses it again afterwards, then without a problem).
+    """
+    from zappa_eager.provisioning.config import ProvisionedConcurrencyError, parse_provisioned_concurrency
+
+    warnings = tuple(key.warning(stage) for key in check_stage_keys(stage_config, EAGER_KEYS) if not key.ours)
+    found = _Collector(stage)
+    eager = found.run(lambda: parse_eager_settings(stage_config, stage), EagerSettings())
+    found.run(lambda: check_snap_start_runtime(stage_config, stage, default_runtime), None)
+    try:
+        parse_provisioned_concurrency(stage_config.get("provisioned_concurrency"), stage,
+                                      stage_config.get("lambda_concurrency"), stage_config.get("snap_start"))
+    except ProvisionedConcurrencyError as exc:
+        found.problems += exc.messages
+    try:
+        found.raise_any()
+    except EagerSettingsError as exc:
+        exc.warnings = warnings
+        raise
+    return StageCheck(eager, warnings)
 
 
 def parse_lean_keep(
     raw: Any, stage: str, lean_package: bool, installed: Iterable[str] | None = None
 ) -> tuple[str, ...]:
     """``lean_keep``: distribution names (as pip knows them) that the lean package must keep."""
-    if raw is None:
-        return ()
-    if isinstance(raw, str):
-        raw = [raw]
+    if isinstance(raw, str):  # never silently wrapped: a list was meant, say so
+        raise _fail(stage, "lean_keep", raw, "expected a list of distribution names, not one string",
+                    f"write it as a list: [{show(raw)}]")
     if not isinstance(raw, list) or not all(isinstance(item, str) and item.strip() for item in raw):
         raise _fail(stage, "lean_keep", raw, "expected a list of distribution names",
                     'use e.g. "lean_keep": ["numpy"] (names as in `pip list`)')
@@ -245,27 +384,32 @@ BENCH_OWNED_VARIABLES = frozenset({"AWS_ENDPOINT_URL_S3", "INSTANTIATE_LAMBDA_HA
 
 
 def parse_bench_environment(stage_config: Mapping[str, Any], stage: str) -> dict[str, str]:
-    """``bench_environment``: variables for ``zappa bench`` only (local services), names to string values."""
-    raw = stage_config.get("bench_environment")
-    if raw is None:
+    """``bench_environment``: variables for ``zappa bench`` only (local services), names to string values.
+
+    Every bad name and value is reported; a message shows the offending name or value, never the others.
+    """
+    raw = stage_config.get("bench_environment", _ABSENT)
+    if raw is _ABSENT:
         return {}
     fix = 'use e.g. "bench_environment": {"DATABASE_URL": "postgres://127.0.0.1:5432/bench"}'
     if not isinstance(raw, Mapping):
         raise _fail(stage, "bench_environment", raw, "expected an object of variable names to string values", fix)
-    for name, value in raw.items():  # errors show the offending name or value, never the other values
+    found = _Collector(stage)
+    for name, value in raw.items():
         if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
-            raise _fail(stage, "bench_environment", name, "not a valid environment variable name",
-                        "use letters, digits and _, starting with a letter (at least two characters)")
-        if not isinstance(value, str):
+            found.add(Problem("bench_environment", name, "not a valid environment variable name",
+                              "use letters, digits and _, starting with a letter (at least two characters)"))
+        elif not isinstance(value, str):
             scalar = isinstance(value, (int, float, bool))
-            raise _fail(stage, f"bench_environment.{name}", value, "expected a string",
-                        f'quote it: "{name}": "{json.dumps(value)}"' if scalar else fix)
+            found.add(Problem(f"bench_environment.{name}", value, "expected a string",
+                              f'quote it: "{name}": "{show(value)}"' if scalar else fix))
     from zappa_eager.emulator.config import RESERVED  # only when set: every command loads these settings
 
     owned = sorted((RESERVED | BENCH_OWNED_VARIABLES).intersection(raw))
     if owned:
-        raise _fail(stage, "bench_environment", owned, "set by Lambda or by zappa bench itself, not by the stage",
-                    f"remove {', '.join(owned)}")
+        found.add(Problem("bench_environment", owned, "set by Lambda or by zappa bench itself, not by the stage",
+                          f"remove {', '.join(owned)}"))
+    found.raise_any()
     return dict(raw)
 
 

@@ -15,6 +15,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator, Mapping
@@ -55,7 +56,7 @@ class Case:
     setting: str  # the setting the message must name (e.g. "eager_init_warmup[0].method")
     shown: str  # the value as the message must show it
     fix: str  # words of the fix the message must give
-    kind: str = "type"  # "type" (wrong type) or "range" (right type, value not allowed)
+    kind: str = "type"  # "type" (wrong type), "range" (right type, value not allowed) or "key" (misspelt key)
 
 
 def _pc(value: Any, **stage: Any) -> dict[str, Any]:
@@ -76,25 +77,25 @@ R = "range"
 PY312 = "python3.12"  # SnapStart for Python needs it; the cases about other values set it
 SNAP_FIX = '"snap_start": "PublishedVersions"'
 CASES: tuple[Case, ...] = (
-    Case("eager_init", {"eager_init": "yes"}, "eager_init", "'yes'", 'set "eager_init": true'),
+    Case("eager_init", {"eager_init": "yes"}, "eager_init", '"yes"', 'set "eager_init": true'),
     Case("eager_init", {"eager_init": 1}, "eager_init", "1", "true or false"),
-    Case(WARMUP, {WARMUP: {"path": "/"}}, WARMUP, "{'path': '/'}", '["/healthz"]'),
+    Case(WARMUP, {WARMUP: {"path": "/"}}, WARMUP, '{"path": "/"}', '["/healthz"]'),
     Case(WARMUP, {WARMUP: 42}, WARMUP, "42", '["/healthz"]'),
     Case(WARMUP, _warm(42), f"{WARMUP}[0]", "42", '{"method": "GET", "path": "/healthz"}'),
-    Case(WARMUP, _warm("healthz"), f"{WARMUP}[0]", "'healthz'", 'write it as "/healthz"', R),
-    Case(WARMUP, _warm("https://example.com/healthz"), f"{WARMUP}[0]", "'https://example.com/healthz'",
+    Case(WARMUP, _warm("healthz"), f"{WARMUP}[0]", '"healthz"', 'write it as "/healthz"', R),
+    Case(WARMUP, _warm("https://example.com/healthz"), f"{WARMUP}[0]", '"https://example.com/healthz"',
          "a path such as", R),
-    Case(WARMUP, _warm({"method": "GET"}), f"{WARMUP}[0]", "{'method': 'GET'}", '"path": "/healthz"', R),
-    Case(WARMUP, _warm({"path": "/", "verb": "GET"}), f"{WARMUP}[0]", "'verb': 'GET'", "use only method", R),
+    Case(WARMUP, _warm({"method": "GET"}), f"{WARMUP}[0]", '{"method": "GET"}', '"path": "/healthz"', R),
+    Case(WARMUP, _warm({"path": "/", "verb": "GET"}), f"{WARMUP}[0].verb", '"GET"', "use only method", R),
     Case(WARMUP, _warm({"path": 7}), f"{WARMUP}[0].path", "7", '"/healthz"'),
-    Case(WARMUP, _warm({"path": "/", "method": "FETCH"}), f"{WARMUP}[0].method", "'FETCH'", "use one of GET", R),
+    Case(WARMUP, _warm({"path": "/", "method": "FETCH"}), f"{WARMUP}[0].method", '"FETCH"', "use one of GET", R),
     Case(WARMUP, _warm({"path": "/", "method": 5}), f"{WARMUP}[0].method", "5", "use one of GET"),
-    Case(WARMUP, _warm({"path": "/", "headers": {"X-Id": 1}}), f"{WARMUP}[0].headers", "{'X-Id': 1}",
+    Case(WARMUP, _warm({"path": "/", "headers": {"X-Id": 1}}), f"{WARMUP}[0].headers", '{"X-Id": 1}',
          '{"Accept": "application/json"}'),
-    Case(WARMUP, _warm({"path": "/", "body": {"a": 1}}), f"{WARMUP}[0].body", "{'a': 1}", "serialize the body"),
-    Case("eager_init_warmup_rounds", {"eager_init_warmup_rounds": "2"}, "eager_init_warmup_rounds", "'2'",
+    Case(WARMUP, _warm({"path": "/", "body": {"a": 1}}), f"{WARMUP}[0].body", '{"a": 1}', "serialize the body"),
+    Case("eager_init_warmup_rounds", {"eager_init_warmup_rounds": "2"}, "eager_init_warmup_rounds", '"2"',
          '"eager_init_warmup_rounds": 2'),
-    Case("eager_init_warmup_rounds", {"eager_init_warmup_rounds": True}, "eager_init_warmup_rounds", "True",
+    Case("eager_init_warmup_rounds", {"eager_init_warmup_rounds": True}, "eager_init_warmup_rounds", "true",
          '"eager_init_warmup_rounds": 2'),
     Case("eager_init_warmup_rounds", {"eager_init_warmup_rounds": 1.5}, "eager_init_warmup_rounds", "1.5",
          "whole number from 1 to 10"),
@@ -102,26 +103,26 @@ CASES: tuple[Case, ...] = (
          "1 sends each warm-up request once", R),
     Case("eager_init_warmup_rounds", {"eager_init_warmup_rounds": 11}, "eager_init_warmup_rounds", "11",
          "whole number from 1 to 10", R),
-    Case("eager_init_on_error", {"eager_init_on_error": "ignore"}, "eager_init_on_error", "'ignore'",
+    Case("eager_init_on_error", {"eager_init_on_error": "ignore"}, "eager_init_on_error", '"ignore"',
          '"raise" (fail INIT)', R),
-    Case("eager_init_on_error", {"eager_init_on_error": True}, "eager_init_on_error", "True", '"lazy"'),
+    Case("eager_init_on_error", {"eager_init_on_error": True}, "eager_init_on_error", "true", '"lazy"'),
     Case("eager_init_warmup_after_restore", {"eager_init_warmup_after_restore": "yes"},
-         "eager_init_warmup_after_restore", "'yes'", '"eager_init_warmup_after_restore": true'),
+         "eager_init_warmup_after_restore", '"yes"', '"eager_init_warmup_after_restore": true'),
     Case("eager_init_warmup_after_restore", {"eager_init_warmup_after_restore": True},
-         "eager_init_warmup_after_restore", "True", "add eager_init_warmup requests", R),
+         "eager_init_warmup_after_restore", "true", "add eager_init_warmup requests", R),
     Case("eager_init_warmup_on_demand", {"eager_init_warmup_on_demand": "always"}, "eager_init_warmup_on_demand",
-         "'always'", '"skip"', R),
+         '"always"', '"skip"', R),
     Case("eager_init_warmup_on_demand", {"eager_init_warmup_on_demand": False}, "eager_init_warmup_on_demand",
-         "False", '"once"'),
-    Case("compile_bytecode", {"compile_bytecode": "yes"}, "compile_bytecode", "'yes'", '"compile_bytecode": true'),
+         "false", '"once"'),
+    Case("compile_bytecode", {"compile_bytecode": "yes"}, "compile_bytecode", '"yes"', '"compile_bytecode": true'),
     Case("compile_bytecode", {"compile_bytecode": 0}, "compile_bytecode", "0", '"compile_bytecode": false'),
-    Case("lean_package", {"lean_package": "no"}, "lean_package", "'no'", '"lean_package": false'),
+    Case("lean_package", {"lean_package": "no"}, "lean_package", '"no"', '"lean_package": false'),
     Case("lean_package", {"lean_package": 1}, "lean_package", "1", '"lean_package": true'),
     Case("lean_keep", {"lean_keep": [1]}, "lean_keep", "[1]", '"lean_keep": ["numpy"]'),
-    Case("lean_keep", {"lean_keep": {"numpy": True}}, "lean_keep", "{'numpy': True}", '"lean_keep": ["numpy"]'),
+    Case("lean_keep", {"lean_keep": {"numpy": True}}, "lean_keep", '{"numpy": true}', '"lean_keep": ["numpy"]'),
     Case("lean_keep", {"lean_keep": ["not-a-real-distribution-xyz"]}, "lean_keep", "not-a-real-distribution-xyz",
          "use a name from `pip list`", R),
-    Case("lean_keep", {"lean_keep": ["django"], "lean_package": False}, "lean_keep", "['django']",
+    Case("lean_keep", {"lean_keep": ["django"], "lean_package": False}, "lean_keep", '["django"]',
          'remove "lean_keep"', R),
     Case(PC, _pc("5"), PC, '"5"', "positive integer or an object"),
     Case(PC, _pc(True), PC, "true", "positive integer or an object"),
@@ -129,7 +130,7 @@ CASES: tuple[Case, ...] = (
     Case(PC, _pc(0), PC, "(0)", "set a positive integer", R),
     Case(PC, _pc(-1), PC, "(-1)", "set a positive integer", R),
     Case(PC, _pc(5, lambda_concurrency=2), PC, "(5)", "raise lambda_concurrency", R),
-    Case(PC, _pc({"min": 1, "max": 2, "maximum": 3}), PC, '["maximum"]', "use only min, max", R),
+    Case(PC, _pc({"min": 1, "max": 2, "maximum": 3}), PC, '"maximum"', "did you mean `max`? (use only min, max", R),
     Case(f"{PC}.min", _pc({"max": 2}), f"{PC}.min", '{"max": 2}', "add it", R),
     Case(f"{PC}.min", _pc({"min": "1", "max": 2}), f"{PC}.min", '"1"', "integer count of environments"),
     Case(f"{PC}.min", _pc({"min": 0, "max": 2}), f"{PC}.min", "(0)", '"min": 0, "max": 0', R),
@@ -156,7 +157,7 @@ CASES: tuple[Case, ...] = (
          f"{PC}.scale_out_cooldown", "(-5)", "use e.g. 60", R),
     Case(SCHEDULED, _pc({"min": 1, "max": 2, "scheduled": {}}), SCHEDULED, "({})", '[{"name": "business-hours"'),
     Case(SCHEDULED, _pc({"min": 1, "max": 2, "scheduled": [1]}), f"{SCHEDULED}[0]", "(1)", '{"name": "nights"'),
-    Case(SCHEDULED, _action(when="later"), f"{SCHEDULED}[0]", '["when"]', "use only name, schedule", R),
+    Case(SCHEDULED, _action(when="later"), f"{SCHEDULED}[0]", '"when"', "use only name, schedule", R),
     Case(SCHEDULED, _action(name=5), f"{SCHEDULED}[0].name", "(5)", 'e.g. "business-hours"'),
     Case(SCHEDULED, _action(name="a/b"), f"{SCHEDULED}[0].name", '"a/b"', 'e.g. "business-hours"', R),
     Case(SCHEDULED, _action(schedule=5), f"{SCHEDULED}[0].schedule", "(5)", 'e.g. "cron(0 8 ? * MON-FRI *)"'),
@@ -171,10 +172,10 @@ CASES: tuple[Case, ...] = (
     Case(SCHEDULED, {PC: {"min": 1, "max": 4, "scheduled": [
         {"name": "a", "schedule": "rate(1 hour)", "min": 1}, {"name": "a", "schedule": "rate(2 hours)", "min": 2}]}},
          SCHEDULED, '["a"]', "give each action a unique name", R),
-    Case("snap_start", {"snap_start": "Always", "runtime": PY312}, "snap_start", "'Always'", SNAP_FIX, R),
-    Case("snap_start", {"snap_start": True, "runtime": PY312}, "snap_start", "True", SNAP_FIX),
+    Case("snap_start", {"snap_start": "Always", "runtime": PY312}, "snap_start", '"Always"', SNAP_FIX, R),
+    Case("snap_start", {"snap_start": True, "runtime": PY312}, "snap_start", "true", SNAP_FIX),
     Case("snap_start", {"snap_start": 1, "runtime": PY312}, "snap_start", "1", SNAP_FIX),
-    Case("snap_start", {"snap_start": "PublishedVersions", "runtime": "python3.11"}, "runtime", "'python3.11'",
+    Case("snap_start", {"snap_start": "PublishedVersions", "runtime": "python3.11"}, "runtime", '"python3.11"',
          '"runtime": "python3.12"', R),
     Case("snap_start", {"snap_start": "PublishedVersions", "runtime": PY312, PC: 2}, PC, "(2)",
          "remove one of the two", R),
@@ -187,27 +188,49 @@ def _extra_cases() -> tuple[Case, ...]:
     if "bench_environment" in EAGER_KEYS:
         key = "bench_environment"
         cases += [
-            Case(key, {key: "DATABASE_URL=x"}, key, "'DATABASE_URL=x'", '"bench_environment": {"DATABASE_URL"'),
+            Case(key, {key: "DATABASE_URL=x"}, key, '"DATABASE_URL=x"', '"bench_environment": {"DATABASE_URL"'),
             Case(key, {key: {"DB_PORT": 5432}}, f"{key}.DB_PORT", "5432", 'quote it: "DB_PORT": "5432"'),
-            Case(key, {key: {"1BAD": "x"}}, key, "'1BAD'", "starting with a letter", R),
-            Case(key, {key: {"AWS_REGION": "eu-west-1"}}, key, "['AWS_REGION']", "remove AWS_REGION", R),
+            Case(key, {key: {"1BAD": "x"}}, key, '"1BAD"', "starting with a letter", R),
+            Case(key, {key: {"AWS_REGION": "eu-west-1"}}, key, '["AWS_REGION"]', "remove AWS_REGION", R),
         ]
     if "expect" in WARMUP_KEYS:
         cases += [
-            Case(WARMUP, _warm({"path": "/", "expect": "200"}), f"{WARMUP}[0].expect", "'200'", "without quotes: 200"),
-            Case(WARMUP, _warm({"path": "/", "expect": True}), f"{WARMUP}[0].expect", "True", '"expect": 200'),
+            Case(WARMUP, _warm({"path": "/", "expect": "200"}), f"{WARMUP}[0].expect", '"200"', "without quotes: 200"),
+            Case(WARMUP, _warm({"path": "/", "expect": True}), f"{WARMUP}[0].expect", "true", '"expect": 200'),
             Case(WARMUP, _warm({"path": "/", "expect": 99}), f"{WARMUP}[0].expect", "99", '"expect": 200', R),
         ]
     return tuple(cases)
 
 
+#: The row of misspelt keys: a stage key that looks like ours, or a key inside one of our objects.
+MISSPELT = "misspelt keys"
+K = "key"  # the kind of these cases: a wrong name, not a wrong value
+MISSPELT_CASES: tuple[Case, ...] = (
+    Case(MISSPELT, {"eager_init_warmpu": ["/x"]}, "eager_init_warmpu", '["/x"]', "did you mean `eager_init_warmup`?",
+         K),
+    Case(MISSPELT, {"eager_warmup": ["/x"]}, "eager_warmup", '["/x"]', "did you mean `eager_init_warmup`?", K),
+    Case(MISSPELT, {"eager_init_on_eror": "raise"}, "eager_init_on_eror", '"raise"',
+         "did you mean `eager_init_on_error`?", K),
+    Case(MISSPELT, {"eager_everything": True}, "eager_everything", "true", "eager_init", K),
+    Case(MISSPELT, {"lean_kep": ["django"]}, "lean_kep", '["django"]', "did you mean `lean_keep`?", K),
+    Case(MISSPELT, {"compile_bytcode": False}, "compile_bytcode", "false", "did you mean `compile_bytecode`?", K),
+    Case(MISSPELT, {"bench_enviroment": {"DB": "x"}}, "bench_enviroment", '{"DB": "x"}',
+         "did you mean `bench_environment`?", K),
+    Case(MISSPELT, _warm({"path": "/", "methd": "POST"}), f"{WARMUP}[0].methd", '"POST"', "did you mean `method`?",
+         K),
+    Case(MISSPELT, _pc({"min": 1, "max": 2, "target_utilisation": 0.5}), PC, '"target_utilisation"',
+         "did you mean `target_utilization`?", K),
+    Case(MISSPELT, _action(timezon="UTC"), f"{SCHEDULED}[0]", '"timezon"', "did you mean `timezone`?", K),
+)
+
+
 def all_cases() -> tuple[Case, ...]:
-    return CASES + _extra_cases()
+    return CASES + _extra_cases() + MISSPELT_CASES
 
 
 def owned_keys() -> tuple[str, ...]:
-    """Every row of the table: the eager keys, provisioned_concurrency and its sub-keys, snap_start."""
-    return (*EAGER_KEYS, PC, *(f"{PC}.{k}" for k in OBJECT_KEYS), "snap_start")
+    """Every row of the table: the eager keys, provisioned_concurrency and its sub-keys, snap_start, misspelt keys."""
+    return (*EAGER_KEYS, PC, *(f"{PC}.{k}" for k in OBJECT_KEYS), "snap_start", MISSPELT)
 
 
 def covered_subkeys() -> dict[str, set[str]]:
@@ -251,6 +274,9 @@ def aws_tripwire() -> Iterator[list[str]]:
     finally:
         BUILTIN_HANDLERS.remove(entry)
 
+
+#: What a value shown as Python prints that JSON never does (values must be shown as written).
+PYTHON_REPR = re.compile(r"(?<![\w\"])(None|True|False)(?![\w\"])|[{\[]'")  # "None" quoted is snap_start's
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -334,6 +360,7 @@ class CaseResult:
                 f"setting {self.case.setting!r} not named": self.case.setting in text,
                 f"value {self.case.shown!r} not shown": self.case.shown in text,
                 f"fix {self.case.fix!r} not given": self.case.fix in text,
+                "a value shown as a Python repr, not as JSON": not PYTHON_REPR.search(text),
             }
             found += [f"{run.command}: {what}" for what, ok in checks.items() if not ok]
         return found

@@ -73,7 +73,8 @@ def run_burst(emulator: Emulator, mode: Mode, event: Callable[[str], dict[str, A
         latency_ms = (time.perf_counter() - started) * 1000.0
         records[index] = BurstRequest(mode=mode, t_ms=started * 1000.0, latency_ms=latency_ms, env=environment.name,
                                       cold=result.init_duration_ms is not None, prewarmed_first=first,
-                                      status=result.status_code, error=failure(result), timed_out=result.timed_out)
+                                      status=result.status_code, error=failure(result), timed_out=result.timed_out,
+                                      init_limit=result.reinit_duration_ms is not None)
 
     threads = [threading.Thread(target=one, args=(i,), name=f"zappa-bench-burst-{i}") for i in range(requests)]
     try:

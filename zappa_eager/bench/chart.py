@@ -31,6 +31,9 @@ KIND_STYLE: dict[str, dict[str, Any]] = {
     "cold": {"marker": "X", "color": "#17202a", "s": 55, "label": "cold start (on-demand: INIT + request)",
              "zorder": 3},
 }
+#: Drawn over a request that was killed at the function timeout (its latency is a lower bound).
+TIMED_OUT_STYLE: dict[str, Any] = {"marker": "o", "facecolors": "none", "edgecolors": "#d62728", "s": 140,
+                                   "linewidths": 1.5, "label": "timed out (at the function timeout)", "zorder": 4}
 PHASE_COLORS = ("#9edae5", "#c7c7c7", "#dbdb8d", "#ffbb78", "#aec7e8", "#98df8a")
 #: The burst's percentile lines: (figure, line style).
 PERCENTILE_LINES: tuple[tuple[str, LineStyleType], ...] = (("p50_ms", "solid"), ("p95_ms", "dashed"),
@@ -46,10 +49,14 @@ def _timeline(axes: Sequence[Axes], doc: Mapping[str, Any], modes: Sequence[str]
             points = [(r["t_s"], r["latency_ms"]) for s in samples for r in s["requests"] if r["kind"] == kind]
             if points:
                 ax.scatter([p[0] for p in points], [p[1] for p in points], linewidths=0, **style)
+        timed_out = [(r["t_s"], r["latency_ms"]) for s in samples for r in s["requests"] if r.get("timed_out")]
+        if timed_out:
+            ax.scatter([p[0] for p in timed_out], [p[1] for p in timed_out], **TIMED_OUT_STYLE)
         summary = summaries.get(mode, {})
+        limits = f" | {summary['limits']} limit(s) hit" if summary.get("limits") else ""
         ax.set_title(f"{mode}\nfirst {_label(summary.get('first_ms'))} | idle-warm "
                      f"{_label(summary.get('idle_warm_ms'))} | warm {_label(summary.get('warm_ms'))} | cold "
-                     f"{_label(summary.get('cold_ms'))} ms", fontsize=10, color=MODE_COLORS.get(mode))
+                     f"{_label(summary.get('cold_ms'))} ms{limits}", fontsize=10, color=MODE_COLORS.get(mode))
         ax.set_yscale("log")
         ax.set_xlabel("seconds since start")
         ax.grid(True, which="major", alpha=0.3)
@@ -73,22 +80,32 @@ def _burst(ax: Axes, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
             kind = "cold" if request["cold"] else "first" if request["prewarmed_first"] else "warm"
             style = dict(KIND_STYLE[kind])
             label = style.pop("label")
-            ax.scatter([index + jitter.uniform(-0.22, 0.22)], [request["latency_ms"]], linewidths=0,
-                       label=None if kind in labelled else label, **style)
+            x = index + jitter.uniform(-0.22, 0.22)
+            ax.scatter([x], [request["latency_ms"]], linewidths=0, label=None if kind in labelled else label, **style)
             labelled.add(kind)
+            if request.get("timed_out"):
+                ring = dict(TIMED_OUT_STYLE)
+                ring_label = ring.pop("label")
+                ax.scatter([x], [request["latency_ms"]], label=None if "timed out" in labelled else ring_label, **ring)
+                labelled.add("timed out")
         for q, line in PERCENTILE_LINES:
             if entry.get(q) is not None:
                 ax.hlines(entry[q], index - 0.32, index + 0.32, colors=MODE_COLORS.get(mode), linestyles=line)
     ticks = []
     for mode in modes:
         entry = burst.get("modes", {}).get(mode) or {}
+        timed_out = f"\n{entry['timeouts']} timed out" if entry.get("timeouts") else ""
         ticks.append(f"{mode}\np50 {_label(entry.get('p50_ms'))} | p99 {_label(entry.get('p99_ms'))} ms\n"
-                     f"on pre-initialized: {_label(entry.get('prewarmed_first_ms'))} ms")
+                     f"on pre-initialized: {_label(entry.get('prewarmed_first_ms'))} ms{timed_out}")
     ax.set_xticks(range(len(modes)), ticks, fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("latency ms (log)")
+    contention = burst.get("contention") or {}
+    others = contention.get("others_cpus")
+    busy = "" if others is None else f", other processes {others:.1f} CPUs"
     ax.set_title(f"burst: {burst.get('requests')} concurrent requests, {burst.get('prewarmed')} pre-initialized "
-                 f"env(s); lines: p50 (solid), p95 (dashed), p99 (dotted)", fontsize=10)
+                 f"env(s) on {contention.get('usable_cpus', '?')} CPUs{busy}\n"
+                 "lines: p50 (solid), p95 (dashed), p99 (dotted)", fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     if labelled:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)

@@ -1,17 +1,21 @@
 """``zappa bench STAGE``: package, derive the modes, measure on the emulator, write the results.
 
 Runs in the project folder like every zappa command: its prerequisites are checked first,
-the stage's settings are loaded and validated by the CLI, the packages are built by the
-CLI's own ``create_package`` (what ``zappa package`` ships; upstream's for the upstream
-modes), and the function is emulated with the stage's memory, timeout and region, and with
+the stage's settings are loaded and validated by the CLI, upstream's package is built by the
+CLI's own ``create_package`` (what ``zappa package`` ships), zappa-eager's derived from it by
+the same steps (``derive``), both reused while nothing they are made of changes
+(``packagecache``), and the function is emulated with the stage's memory, timeout and region, and with
 none of its environment that points outside this machine (``environment``). Nothing talks
 to AWS; S3 is a moto server on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -23,16 +27,20 @@ from typing import TYPE_CHECKING, Any
 
 from click import ClickException
 
+from zappa_eager.bench import packagecache
 from zappa_eager.bench.archivephase import measure_archive_phase
 from zappa_eager.bench.burst import run_burst
 from zappa_eager.bench.chart import draw_chart
+from zappa_eager.bench.contention import CpuWindow
+from zappa_eager.bench.contention import describe as describe_contention
 from zappa_eager.bench.document import ImportProfile, VariantResult, build_document, write_document
 from zappa_eager.bench.environment import BenchEnvironment, plan_environment
 from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_env, open_emulators
 from zappa_eager.bench.importtime import profile_imports
 from zappa_eager.bench.machine import machine_info
-from zappa_eager.bench.modes import EAGER, EAGER_WARMUP, Mode, packagings_for
+from zappa_eager.bench.modes import EAGER, EAGER_WARMUP, Mode, Packaging, packagings_for
 from zappa_eager.bench.options import BenchOptions
+from zappa_eager.bench.phases import PhaseClock
 from zappa_eager.bench.prerequisites import check_prerequisites
 from zappa_eager.bench.progress import Progress
 from zappa_eager.bench.records import BurstRequest
@@ -51,6 +59,7 @@ from zappa_eager.bench.variants import (
     variant_name,
     warmup_requests,
 )
+from zappa_eager.packaging.facts import describe_package
 
 if TYPE_CHECKING:
     from zappa_eager.cli import EagerZappaCLI
@@ -69,9 +78,39 @@ def function_spec(cli: EagerZappaCLI, options: BenchOptions, environment: BenchE
     )
 
 
+def cached_variant(cli: EagerZappaCLI, slim: bool, work: Path, exclude: list[str],
+                   packagings: tuple[Packaging, ...], key: str) -> Variant | None:
+    """The variant's packages from an earlier run with the same key (``packagecache``), or None."""
+    found = packagecache.load(key, work)
+    if found is None or set(found) != set(packagings):
+        return None
+    packages = {}
+    for packaging in packagings:
+        paths = found[packaging]
+        package, archive = paths["zip"], paths["archive"]
+        if package is None or (slim and archive is None):
+            return None
+        packages[packaging] = Package(packaging, package, archive, describe_package(package, archive))
+    return Variant(variant_name(slim), slim, packages)
+
+
+def variant_cache_key(cli: EagerZappaCLI, project: Path, skip: list[Path], exclude: list[str], slim: bool,
+                      packagings: tuple[Packaging, ...]) -> str:
+    settings = {"stage": cli.stage_config, "environment": getattr(cli, "environment_variables", None),
+                "exclude": exclude, "eager": dataclasses.asdict(cli.eager)}
+    venv = Path(os.environ.get("VIRTUAL_ENV") or sys.prefix)
+    return packagecache.cache_key(venv=venv, project=project, skip=skip, settings=settings, slim=slim,
+                                  packagings=packagings)
+
+
 def prepare_variants(cli: EagerZappaCLI, options: BenchOptions, project: Path, output: Path, work: Path,
                      progress: Progress) -> list[Variant]:
-    """Package (or take --zip), primary variant first: per variant, one package per packaging the modes need."""
+    """Package (or take --zip), primary variant first: per variant, one package per packaging the modes need.
+
+    Upstream's package is built by ``zappa package``; zappa-eager's is derived from it
+    (``derive``). Both are reused from an earlier run when nothing they are made of changed
+    (``packagecache``; ``--no-cache`` packages afresh).
+    """
     if options.zip_path is not None:
         package = options.zip_path.resolve()
         slim = package_is_slim(package)
@@ -96,9 +135,22 @@ def prepare_variants(cli: EagerZappaCLI, options: BenchOptions, project: Path, o
             progress.note(f"{name}, {package.packaging} packaging: {facts}")
             progress.step(f"packaged {name} ({package.packaging})")
 
-        progress.note(f"packaging {name} with `zappa package`, {' and '.join(packagings)} "
-                      "(copies the virtualenv; a minute or so each)")
-        variants.append(build_variant(cli, slim, work, exclude, packagings, on_built=built))
+        key = variant_cache_key(cli, project, [output, work], exclude, slim, packagings) if options.cache else None
+        reused = cached_variant(cli, slim, work, exclude, packagings, key) if key else None
+        if reused is not None:
+            progress.note(f"{name}: packages of an earlier run reused (nothing they are made of changed; "
+                          f"--no-cache packages afresh): {packagecache.cache_root() / str(key)}")
+            for each in reused.packages.values():
+                built(each)
+            variants.append(reused)
+            continue
+        how = " (zappa-eager's derived from upstream's: same dependencies)" if len(packagings) > 1 else ""
+        progress.note(f"packaging {name} with `zappa package`, {' and '.join(packagings)}{how} "
+                      "(copies the virtualenv; a minute or so)")
+        fresh = build_variant(cli, slim, work, exclude, packagings, on_built=built)
+        if key:
+            packagecache.store(key, {packaging: (each.zip, each.archive) for packaging, each in fresh.packages.items()})
+        variants.append(fresh)
     return variants
 
 
@@ -114,36 +166,47 @@ class Measured:
     burst: dict[Mode, list[BurstRequest]] = field(default_factory=dict)
     imports: ImportProfile | None = None
     isolation: dict[str, Any] = field(default_factory=dict)
+    burst_contention: dict[str, Any] | None = None
 
 
 def measure_variant(variant: Variant, options: BenchOptions, function: FunctionSpec, progress: Progress,
-                    measured: Measured, *, primary: bool) -> VariantResult:
+                    measured: Measured, phases: PhaseClock, *, primary: bool) -> VariantResult:
     """The main scenario on one variant; on the primary one also the burst and the import profile."""
     modes = options.modes
     with ExitStack() as stack:
-        emulators, s3_envs = open_emulators(stack, variant, modes, function)
+        emulators, s3_envs = open_emulators(stack, variant, modes, function,
+                                            init_timeout_s=options.init_limit_s or INIT_TIMEOUT_S)
         sample_emulator = next(iter(emulators.values()))
         measured.isolation = {"isolated_tmp": sample_emulator.isolated_tmp, "note": sample_emulator.isolation_note}
         if not sample_emulator.isolated_tmp:
             progress.note(f"no private /tmp per environment ({sample_emulator.isolation_note}): "
                           "slim_handler figures may be too good")
-        samples = run_main(emulators, variant, function, environments=options.environments, warm=options.warm,
-                           paths=options.paths, clock=Clock(), idle_s=options.idle_s, on_step=progress.step)
+        with phases.phase(f"measure {variant.name}"):
+            samples = run_main(emulators, variant, function, environments=options.environments,
+                               warm=options.warm, paths=options.paths, clock=Clock(), idle_s=options.idle_s,
+                               on_step=progress.step)
         result = VariantResult(variant.name, variant.slim, variant.describe(), samples,
                                {mode: variant.package_for(mode).packaging for mode in modes})
         measured.variants.append(result)
         if primary and options.burst:
-            for mode in modes:
-                measured.burst[mode] = run_burst(emulators[mode], mode, function.event, requests=options.burst,
-                                                 prewarmed=options.burst_envs, paths=options.paths)
-                progress.step(f"burst {mode}")
+            window = CpuWindow()
+            with phases.phase("burst"):
+                for mode in modes:
+                    measured.burst[mode] = run_burst(emulators[mode], mode, function.event, requests=options.burst,
+                                                     prewarmed=options.burst_envs, paths=options.paths)
+                    progress.step(f"burst {mode}")
+            measured.burst_contention = window.result()
+            progress.note(f"burst: {describe_contention(measured.burst_contention)}")
         if primary:
             mode = import_mode(modes)
             env = emulator_env(function, mode, s3_envs[mode])
-            rows, error = profile_imports(variant.task_roots[mode], function, env)
+            with phases.phase("import profile"):
+                rows, error = profile_imports(variant.task_roots[mode], function, env)
             measured.imports = ImportProfile(variant.name, mode, rows, error)
             progress.step("import profile")
         progress.note(f"{variant.name}: stopping the environments, deleting their /tmp folders")
+        with phases.phase("cleanup"):
+            stack.close()
     return result
 
 
@@ -206,20 +269,27 @@ def _run(cli: EagerZappaCLI, options: BenchOptions) -> int:
     warmup = warmup_requests(cli, options.paths)
     work = Path(tempfile.mkdtemp(prefix="zappa-bench-"))
     measured = Measured()
+    phases = PhaseClock()
     try:
-        variants = prepare_variants(cli, options, project, output, work, progress)
+        with phases.phase("packaging"):
+            variants = prepare_variants(cli, options, project, output, work, progress)
+        with phases.phase("task roots"):
+            for variant in variants:
+                derive_task_roots(cli, variant, modes, warmup, work)
+                progress.step(f"{variant.name}: task roots for {len(modes)} modes")
+        window = CpuWindow()
         for variant in variants:
-            derive_task_roots(cli, variant, modes, warmup, work)
-            progress.step(f"{variant.name}: task roots for {len(modes)} modes")
-        for variant in variants:
-            result = measure_variant(variant, options, function, progress, measured, primary=variant is variants[0])
+            result = measure_variant(variant, options, function, progress, measured, phases,
+                                     primary=variant is variants[0])
             if variant.slim and options.unpack_runs:
                 progress.note(f"{variant.name}: archive phase, upstream's unpack vs zappa-eager's "
                               f"({options.unpack_runs} runs each, alternated)")
-                result.archive_unpack = measure_archive_phase(
-                    variant, runs=options.unpack_runs, project_name=project_name(cli, variant, modes),
-                    workdir=work / variant.name / "unpack")
+                with phases.phase("archive phase"):
+                    result.archive_unpack = measure_archive_phase(
+                        variant, runs=options.unpack_runs, project_name=project_name(cli, variant, modes),
+                        workdir=work / variant.name / "unpack")
                 progress.step(f"{variant.name}: archive phase")
+        contention = window.result()
     finally:
         progress.finish()
         if options.keep_work:
@@ -232,18 +302,26 @@ def _run(cli: EagerZappaCLI, options: BenchOptions) -> int:
         "environments": options.environments, "warm_requests": options.warm, "paths": list(options.paths),
         "burst_requests": options.burst, "burst_prewarmed": options.burst_envs, "slim": options.slim,
         "modes": list(modes), "quick": options.quick, "memory_mb": function.memory_mb,
-        "timeout_s": function.timeout_s, "event": function.event_kind, "init_timeout_s": INIT_TIMEOUT_S,
+        "timeout_s": function.timeout_s, "event": function.event_kind,
+        "init_timeout_s": options.init_limit_s or INIT_TIMEOUT_S, "cache": options.cache,
         "warmup": [w.as_dict() for w in warmup], "zip": str(options.zip_path) if options.zip_path else None,
         "emulator": measured.isolation, "idle_s": options.idle_s, "unpack_runs": options.unpack_runs,
         "packaging": {mode: variants[0].package_for(mode).packaging for mode in modes},
         "environment": environment.as_dict(),
     }
     primary = variants[0].name
-    document = build_document(stage=options.stage, function=function.name, modes=modes, variants=measured.variants,
-                              primary=primary, burst=measured.burst, burst_variant=primary if measured.burst else None,
-                              imports=measured.imports, machine=machine_info(), settings=settings)
-    json_path = write_document(document, output / "bench.json")
-    png_path = draw_chart(document, output / "bench.png")
+    with phases.phase("report"):
+        document = build_document(stage=options.stage, function=function.name, modes=modes,
+                                  variants=measured.variants, primary=primary, burst=measured.burst,
+                                  burst_variant=primary if measured.burst else None, imports=measured.imports,
+                                  machine=machine_info(), settings=settings, contention=contention,
+                                  burst_contention=measured.burst_contention, phases=phases.as_dict())
+        json_path = write_document(document, output / "bench.json")
+        png_path = draw_chart(document, output / "bench.png")
+    document["phases"] = phases.as_dict()  # with the report's own time (bench.json is rewritten below)
+    write_document(document, json_path)
     print(render_table(document))
     print(f"\nwrote {json_path} and {png_path}")
+    # A baseline's timeouts are measurements (document["limits"]); failures are zappa-eager's modes failing,
+    # the app answering 5xx, an environment that could not serve.
     return 1 if document["errors"] else 0

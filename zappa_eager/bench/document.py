@@ -4,8 +4,11 @@ Shape (``SCHEMA``): ``modes`` holds, per mode, the medians ``init_ms``, ``first_
 ``warm_ms``, ``idle_warm_ms``, ``cold_ms``, ``max_rss_mb``, the ratios and the ``package``
 the mode ran of the primary variant (the stage as configured); ``variants`` the same per
 slim_handler variant with its ``packages`` (sizes, bytecode), ``archive_unpack`` and every
-environment's raw samples; ``burst``, ``init_phases``, ``imports``, ``machine``,
-``settings`` and ``errors``. docs/benchmarks.md ("Outputs") lists every key.
+environment's raw samples; ``burst`` (with the CPU ``contention`` during it), ``init_phases``,
+``imports``, ``machine``, ``contention`` (the whole run), ``settings``, ``errors`` (failures:
+the run exits 1), ``limits`` (a baseline's timeouts and INITs cut by the INIT limit: measurements,
+not failures) and ``phases`` (seconds per phase of the run). docs/benchmarks.md ("Outputs")
+lists every key; schema 3 added ``limits``, ``phases``, the contention keys and ``timed_out``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from zappa_eager.bench.modes import Mode, PackageOrigin
 from zappa_eager.bench.records import BurstRequest, EnvSample
 from zappa_eager.bench.stats import init_phase_medians, summarize_burst, summarize_modes
 
-SCHEMA = "zappa-eager-bench/2"
+SCHEMA = "zappa-eager-bench/3"
 TOP_IMPORTS = 15
 
 
@@ -69,14 +72,27 @@ def _errors(variants: Sequence[VariantResult], burst: Mapping[Mode, Sequence[Bur
     found = [f"{s.variant} {s.mode} env {s.round}: {error}" for v in variants for s in v.samples for error in s.errors]
     found += [f"{v.name} archive unpack: {v.archive_unpack['error']}" for v in variants
               if v.archive_unpack and v.archive_unpack.get("error")]
-    found += [f"burst {r.mode} {r.env}: {r.error}" for requests in burst.values() for r in requests if r.error]
+    found += [f"burst {r.mode} {r.env}: {r.error}" for requests in burst.values() for r in requests if r.failed]
+    return found
+
+
+def _limits(variants: Sequence[VariantResult], burst: Mapping[Mode, Sequence[BurstRequest]]) -> list[str]:
+    """Limits hit that are measurements (a baseline's timeouts, INITs cut by the INIT limit): shown, not failed."""
+    found = [f"{s.variant} {s.mode} env {s.round}: {limit}" for v in variants for s in v.samples for limit in s.limits]
+    for requests in burst.values():
+        for r in requests:
+            if r.timed_out and not r.failed:
+                found.append(f"burst {r.mode} {r.env}: timed out (the function timeout)")
+            elif r.init_limit and not r.failed:
+                found.append(f"burst {r.mode} {r.env}: its on-demand INIT hit the INIT limit and ran again")
     return found
 
 
 def build_document(*, stage: str, function: str, modes: Sequence[Mode], variants: Sequence[VariantResult],
                    primary: str, burst: Mapping[Mode, Sequence[BurstRequest]], burst_variant: str | None,
                    imports: ImportProfile | None, machine: Mapping[str, Any], settings: Mapping[str, Any],
-                   ) -> dict[str, Any]:
+                   contention: Mapping[str, Any] | None = None, burst_contention: Mapping[str, Any] | None = None,
+                   phases: Mapping[str, float] | None = None) -> dict[str, Any]:
     per_variant: dict[str, Any] = {}
     for variant in variants:
         packages = dict(variant.package.get("packages") or {})
@@ -108,6 +124,7 @@ def build_document(*, stage: str, function: str, modes: Sequence[Mode], variants
             "prewarmed": settings.get("burst_prewarmed"),
             "modes": {mode: {**summarize_burst(requests), "samples": [asdict(r) for r in requests]}
                       for mode, requests in burst.items()},
+            "contention": dict(burst_contention) if burst_contention else None,
         },
         "init_phases": main["init_phases"],
         "imports": None if imports is None else {
@@ -119,8 +136,11 @@ def build_document(*, stage: str, function: str, modes: Sequence[Mode], variants
             "top_self": [r.as_dict() for r in top_imports(imports.rows, TOP_IMPORTS, "self")],
         },
         "machine": dict(machine),
+        "contention": dict(contention) if contention else None,
         "settings": dict(settings),
         "errors": _errors(variants, burst),
+        "limits": _limits(variants, burst),
+        "phases": dict(phases or {}),
     }
     return rounded(document)
 

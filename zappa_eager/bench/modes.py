@@ -47,6 +47,13 @@ MODE_SPECS: dict[Mode, ModeSpec] = {
 }
 
 
+def is_baseline(mode: Mode) -> bool:
+    """``upstream`` and ``upstream-env``: what the bench compares against. Their requests hitting the
+    function timeout, or their INIT the INIT limit, are measurements (the slowness the bench shows), not
+    failures; zappa-eager's own modes failing is."""
+    return not MODE_SPECS[mode].eager
+
+
 def parse_modes(values: list[str] | None) -> tuple[Mode, ...]:
     """``["upstream,eager", "eager+warmup"]`` -> the chosen modes in canonical order."""
     if not values:

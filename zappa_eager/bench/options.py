@@ -15,23 +15,24 @@ SlimChoice = Literal["stage", "on", "off", "both"]
 SLIM_CHOICES: tuple[SlimChoice, ...] = ("stage", "on", "off", "both")
 
 #: (normal, --quick) defaults: --quick is what CI runs, to check the output, not the speed.
-#: The normal burst is capped by ``default_burst`` on small machines.
+#: Both bursts are capped by ``default_burst`` on small machines.
 DEFAULTS = {"environments": (5, 2), "warm": (20, 5), "burst": (20, 6), "burst_envs": (2, 1), "unpack_runs": (5, 2)}
 #: Seconds a pre-initialized environment idles before its first request (and before the idle-warm one).
 IDLE_S = (1.0, 0.2)
-#: On-demand cold starts per CPU in the default burst.
-COLD_STARTS_PER_CPU = 3
+#: On-demand cold starts per usable CPU in the default burst.
+COLD_STARTS_PER_CPU = 1
 
 
-def default_burst(burst_envs: int, cpus: int) -> int:
-    """The burst size when ``--burst`` is not given: 20, or fewer on a small machine.
+def default_burst(burst_envs: int, cpus: int, *, quick: bool = False) -> int:
+    """The burst size when ``--burst`` is not given: 20 (6 with --quick), or fewer on a small machine.
 
     On Lambda every environment has its own CPU; here the burst's cold starts share this
-    machine's. Twenty concurrent cold starts on 2 CPUs take ~10x a single one and a
-    slim_handler project then exceeds the function timeout, so by default the burst starts at
-    most ``COLD_STARTS_PER_CPU`` environments per CPU.
+    machine's. Eight concurrent cold starts on 2 CPUs take ~4x a single one (measured: 28 s
+    against 7.7 s for a slim_handler Django app), so the figure would be mostly CPU sharing.
+    By default the burst starts at most ``COLD_STARTS_PER_CPU`` on-demand environment per
+    usable CPU, beside its ``burst_envs`` pre-initialized ones.
     """
-    return min(DEFAULTS["burst"][0], burst_envs + COLD_STARTS_PER_CPU * max(cpus, 1))
+    return min(DEFAULTS["burst"][1 if quick else 0], burst_envs + COLD_STARTS_PER_CPU * max(cpus, 1))
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class BenchOptions:
     idle_s: float = 1.0
     unpack_runs: int = 5
     stage_env: bool = False
+    cache: bool = True
+    init_limit_s: float | None = None  # None: function.INIT_TIMEOUT_S
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("stage", metavar="STAGE", help="stage of zappa_settings.json")
     parser.add_argument("--quick", action="store_true",
-                        help="small run for CI: 2 environments, 5 warm requests, a burst of 6, idle 0.2 s, "
+                        help="small run for CI: 2 environments, 5 warm requests, a burst of up to 6, idle 0.2 s, "
                         "2 unpack runs")
     parser.add_argument("--output", default="bench-out", metavar="DIR", help="where bench.json/bench.png go")
     parser.add_argument("--zip", dest="zip_path", metavar="PATH",
@@ -76,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--path", dest="paths", action="append", metavar="PATH",
                         help="request path (default /); repeat to cycle through several")
     parser.add_argument("--burst", type=int, metavar="K",
-                        help="concurrent requests in the burst (default 20, at most P + 3 per CPU)")
+                        help="concurrent requests in the burst (default 20, --quick 6; at most P + 1 per usable CPU)")
     parser.add_argument("--burst-envs", type=int, metavar="P", help="pre-initialized environments (default 2)")
     parser.add_argument("--idle", dest="idle_s", type=float, metavar="SECONDS",
                         help="idle gap before a pre-initialized environment's first request, and before the "
@@ -95,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run the app with every aws_environment_variables and environment_variables of the "
                         "stage as they are (by default, those that may point outside this machine are dropped; "
                         "bench_environment still wins; remote_env is always served empty)")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="package afresh even if an earlier run packaged the same project, virtualenv and "
+                        "settings (see docs/benchmarks.md, 'How long it takes')")
+    parser.add_argument("--init-limit", dest="init_limit_s", type=float, metavar="SECONDS",
+                        help="INIT limit of the emulated function (default 120: generous, as concurrent cold "
+                        "starts share this machine's CPUs; Lambda's on-demand limit is 10)")
     return parser
 
 
@@ -122,11 +131,13 @@ def parse_options(argv: list[str]) -> BenchOptions:
     if args.archive_path and not args.zip_path:
         parser.error("--archive goes with --zip")
     burst_envs = number("burst_envs", 0)
-    if args.burst is None and not args.quick:
-        args.burst = default_burst(burst_envs, usable_cpus())
+    if args.burst is None:
+        args.burst = default_burst(burst_envs, usable_cpus(), quick=args.quick)
     burst = number("burst", 0)
     if burst and burst_envs > burst:
         parser.error("--burst-envs cannot exceed --burst")
+    if args.init_limit_s is not None and not 0 < args.init_limit_s <= 900:  # also rejects nan
+        parser.error("--init-limit must be more than 0 and at most 900 seconds (Lambda's longest)")
     idle_s = IDLE_S[pick] if args.idle_s is None else args.idle_s
     if not 0 <= idle_s <= 600:  # also rejects nan
         parser.error("--idle must be between 0 and 600 seconds")
@@ -148,4 +159,6 @@ def parse_options(argv: list[str]) -> BenchOptions:
         idle_s=float(idle_s),
         unpack_runs=number("unpack_runs", 0),
         stage_env=args.stage_env,
+        cache=args.cache,
+        init_limit_s=args.init_limit_s,
     )

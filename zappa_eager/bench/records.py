@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from zappa_eager.bench.modes import Mode
+from zappa_eager.bench.modes import Mode, is_baseline
 
 #: ``first`` (first request on a pre-initialized environment), ``warm``, ``idle-warm`` (after the same idle
 #: gap as the first), ``cold`` (on an on-demand environment: waits for its INIT).
@@ -24,6 +24,7 @@ class RequestSample:
     env: str
     status: int | None
     error: str | None = None
+    timed_out: bool = False  # killed at the function timeout (its latency is a lower bound)
 
 
 @dataclass
@@ -44,7 +45,10 @@ class EnvSample:
     cold_rss_mb: float | None = None
     init_report: dict[str, Any] | None = None  # zappa-eager's report (eager modes only)
     requests: list[RequestSample] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # failures: the run exits non-zero
+    #: Limits hit that are measurements, not failures: a baseline mode's request killed at the function
+    #: timeout or INIT killed at the INIT limit, any mode's on-demand INIT cut and re-run inside its request.
+    limits: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,3 +67,9 @@ class BurstRequest:
     status: int | None
     error: str | None = None
     timed_out: bool = False  # killed at the function timeout
+    init_limit: bool = False  # its on-demand INIT hit the INIT limit and ran again inside the request
+
+    @property
+    def failed(self) -> bool:
+        """A failure the user must act on; a baseline mode's timeout is a measurement (``modes.is_baseline``)."""
+        return self.error is not None and not (self.timed_out and is_baseline(self.mode))

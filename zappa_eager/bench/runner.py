@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from zappa_eager.bench.function import FunctionSpec
-from zappa_eager.bench.modes import Mode
+from zappa_eager.bench.modes import Mode, is_baseline
 from zappa_eager.bench.records import EnvSample, RequestKind, RequestSample
 from zappa_eager.bench.stats import median
 from zappa_eager.bench.variants import Variant
 from zappa_eager.emulator import Emulator, Environment, EnvironmentBusy, EnvironmentDead, InvokeResult
+from zappa_eager.emulator.lifecycle import TIMEOUT_ERROR_TYPE
 
 T = TypeVar("T")
 
@@ -58,8 +59,19 @@ class Clock:
         return time.perf_counter() - self.started
 
 
+def limit_note(result: InvokeResult, timeout_s: float) -> str | None:
+    """The limit this request hit, as one line, or None: the function timeout, or an on-demand INIT cut."""
+    if result.timed_out:
+        return f"timed out after {timeout_s:g} s (the function timeout)"
+    if result.reinit_duration_ms is not None:
+        return "its on-demand INIT hit the INIT limit and ran again inside the request"
+    return None
+
+
 def _request(environment: Environment, function: FunctionSpec, path: str, kind: RequestKind, clock: Clock,
              sample: EnvSample) -> InvokeResult | None:
+    """One request; a baseline mode's timeout goes to ``sample.limits`` (a measurement), any other failure to
+    ``sample.errors``. None when the environment could not take it."""
     started = clock()
     try:
         result = environment.invoke(function.event(path))
@@ -69,10 +81,15 @@ def _request(environment: Environment, function: FunctionSpec, path: str, kind: 
     problem = failure(result)
     sample.requests.append(RequestSample(
         t_s=round(started, 4), latency_ms=result.latency_ms, duration_ms=result.duration_ms, kind=kind, path=path,
-        env=result.environment, status=result.status_code, error=problem,
+        env=result.environment, status=result.status_code, error=problem, timed_out=result.timed_out,
     ))
-    if problem:
+    limit = limit_note(result, function.timeout_s)
+    if result.timed_out and is_baseline(sample.mode):
+        sample.limits.append(f"{kind} {path}: {limit}")
+    elif problem:
         sample.errors.append(f"{kind} {path}: {problem}")
+    elif limit:
+        sample.limits.append(f"{kind} {path}: {limit}")
     return result
 
 
@@ -89,17 +106,22 @@ def measure_pre_initialized(emulator: Emulator, function: FunctionSpec, sample: 
     try:
         sample.init_ms = environment.init_duration_ms
         if environment.init_error is not None:
-            sample.errors.append(f"init: {init_failure(environment.init_error)}")
+            if environment.init_error.get("errorType") == TIMEOUT_ERROR_TYPE and is_baseline(sample.mode):
+                sample.limits.append(f"init: hit the INIT limit ({init_failure(environment.init_error)})")
+            else:
+                sample.errors.append(f"init: {init_failure(environment.init_error)}")
             return
         idle(idle_s)
         first = _request(environment, function, paths[0], "first", clock, sample)
         if first is None:
             return
-        sample.first_ms = first.latency_ms
+        sample.first_ms = first.latency_ms  # at the function timeout if it timed out: a lower bound
+        if first.timed_out:  # the environment was killed
+            return
         last = first
         for index in range(warm):
             result = _request(environment, function, paths[(index + 1) % len(paths)], "warm", clock, sample)
-            if result is None:
+            if result is None or result.timed_out:
                 break
             sample.warm_ms.append(result.latency_ms)
             last = result
@@ -107,7 +129,7 @@ def measure_pre_initialized(emulator: Emulator, function: FunctionSpec, sample: 
         if len(sample.warm_ms) == warm:  # the same path as the first request, after the same gap
             idle(idle_s)
             result = _request(environment, function, paths[0], "idle-warm", clock, sample)
-            if result is not None:
+            if result is not None and not result.timed_out:
                 sample.idle_warm_ms = result.latency_ms
                 last = result
         sample.max_rss_mb = last.max_memory_mb

@@ -76,6 +76,8 @@ def summarize_mode(samples: Sequence[EnvSample]) -> dict[str, Any]:
     summary["spread"]["first_over_idle_warm"] = spread(paired)
     summary["environments"] = len(samples)
     summary["errors"] = sum(len(s.errors) for s in samples)
+    summary["limits"] = sum(len(s.limits) for s in samples)  # timeouts and INIT limits that are measurements
+    summary["timeouts"] = sum(1 for s in samples for r in s.requests if r.timed_out)
     return summary
 
 
@@ -112,6 +114,7 @@ def summarize_burst(requests: Sequence[BurstRequest]) -> dict[str, Any]:
         "requests": len(requests),
         "cold_starts": sum(1 for r in requests if r.cold),
         "prewarmed_first": sum(1 for r in requests if r.prewarmed_first),
-        "errors": sum(1 for r in requests if r.error),
+        "errors": sum(1 for r in requests if r.failed),
         "timeouts": sum(1 for r in requests if r.timed_out),
+        "init_limits": sum(1 for r in requests if r.init_limit),
     }

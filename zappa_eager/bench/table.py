@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from zappa_eager.bench.contention import describe as describe_contention
 from zappa_eager.report import PHASES
 
 VARIANT_TITLES = {"slim_off": "slim_handler off", "slim_on": "slim_handler on"}
@@ -38,15 +39,19 @@ def fmt_mb(value: float | None) -> str:
 
 
 def modes_table(modes: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    headers = ("mode", "INIT ms", "first ms", "warm ms", "idle-warm ms", "cold ms", "first/warm", "first/idle-warm",
-               "cold/upstream cold", "RSS MB")
-    rows = [
+    """One row per mode; a ``limits`` column when a timeout or the INIT limit was hit (a measurement)."""
+    headers: tuple[str, ...] = ("mode", "INIT ms", "first ms", "warm ms", "idle-warm ms", "cold ms", "first/warm",
+                                "first/idle-warm", "cold/upstream cold", "RSS MB")
+    rows: list[tuple[str, ...]] = [
         (mode, fmt_ms(m.get("init_ms")), fmt_ms(m.get("first_ms")), fmt_ms(m.get("warm_ms")),
          fmt_ms(m.get("idle_warm_ms")), fmt_ms(m.get("cold_ms")), fmt_ratio(m.get("first_over_warm")),
          fmt_ratio(m.get("first_over_idle_warm")), fmt_ratio(m.get("cold_over_upstream_cold")),
          fmt_ms(m.get("max_rss_mb")))
         for mode, m in modes.items()
     ]
+    if any(m.get("limits") for m in modes.values()):
+        headers = (*headers, "limits hit")
+        rows = [(*row, str(m.get("limits") or 0)) for row, m in zip(rows, modes.values(), strict=True)]
     return grid(headers, rows)
 
 
@@ -74,12 +79,18 @@ def archive_lines(unpack: Mapping[str, Any]) -> list[str]:
 
 
 def burst_table(burst: Mapping[str, Any]) -> list[str]:
-    headers = ("mode", "p50 ms", "p95 ms", "p99 ms", "max ms", "on pre-initialized ms", "cold starts", "errors")
+    headers = ("mode", "p50 ms", "p95 ms", "p99 ms", "max ms", "on pre-initialized ms", "cold starts", "timed out",
+               "errors")
     rows = [(mode, fmt_ms(b.get("p50_ms")), fmt_ms(b.get("p95_ms")), fmt_ms(b.get("p99_ms")),
              fmt_ms(b.get("max_ms")), fmt_ms(b.get("prewarmed_first_ms")),
-             f"{b.get('cold_starts', 0)}/{b.get('requests', 0)}", str(b.get("errors", 0)))
+             f"{b.get('cold_starts', 0)}/{b.get('requests', 0)}", str(b.get("timeouts", 0)), str(b.get("errors", 0)))
             for mode, b in burst.get("modes", {}).items()]
     return grid(headers, rows)
+
+
+def phases_line(phases: Mapping[str, float]) -> str:
+    """Where the run's time went, in seconds: ``packaging 41 s, task roots 3 s, ..., total 180 s``."""
+    return "time: " + ", ".join(f"{name} {value:.0f} s" for name, value in phases.items())
 
 
 def phases_table(phases: Mapping[str, Mapping[str, float | None]]) -> list[str]:
@@ -121,9 +132,13 @@ def render_table(doc: Mapping[str, Any]) -> str:
             "  cold: an on-demand environment's first request, INIT included, as the caller waits for it"]
     burst = doc.get("burst") or {}
     if burst.get("modes"):
+        cold = int(burst.get("requests") or 0) - int(burst.get("prewarmed") or 0)
         out += ["", f"burst: {burst.get('requests')} concurrent requests, {burst.get('prewarmed')} pre-initialized "
                     f"environment(s), {VARIANT_TITLES.get(str(burst.get('variant')), burst.get('variant'))}",
-                *burst_table(burst)]
+                *burst_table(burst),
+                f"  up to {cold} cold starts at once on {machine.get('usable_cores')} usable CPUs (Lambda gives each "
+                "its own): beyond one per CPU they share them;",
+                f"  during the burst: {describe_contention(burst.get('contention'))}"]
     phases = {f"{mode}{'' if name == primary else f' ({name})'}": values
               for name in sorted(variants, key=lambda n: n != primary)
               for mode, values in variants[name].get("init_phases", {}).items()}
@@ -135,6 +150,14 @@ def render_table(doc: Mapping[str, Any]) -> str:
                 *imports_table(imports)]
     elif imports and imports.get("error"):
         out += ["", f"import profile unavailable: {imports['error']}"]
+    out += ["", f"measurements: {describe_contention(doc.get('contention'))}"]
+    limits = doc.get("limits") or []
+    if limits:
+        out += ["", f"{len(limits)} limit(s) hit - measured, not failed (a timed-out request counts at the function "
+                    f"timeout of {settings.get('timeout_s')} s: a lower bound):"]
+        out += [f"  {limit}" for limit in limits[:MAX_ERRORS]]
+        if len(limits) > MAX_ERRORS:
+            out.append(f"  ... and {len(limits) - MAX_ERRORS} more in bench.json")
     errors = doc.get("errors") or []
     if errors:
         out += ["", f"{len(errors)} failed request(s) - those figures are not trustworthy:"]
@@ -144,4 +167,6 @@ def render_table(doc: Mapping[str, Any]) -> str:
         if any(entry.get("timeouts") for entry in burst.get("modes", {}).values()):
             out.append(f"  the burst's cold starts share this machine's CPUs (Lambda gives each its own): "
                        f"run again with a smaller --burst than {burst.get('requests')}")
+    if doc.get("phases"):
+        out += ["", phases_line(doc["phases"])]
     return "\n".join(out)

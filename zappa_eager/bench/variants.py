@@ -1,9 +1,10 @@
 """Package each slim_handler variant with the real ``zappa package`` path, then derive the modes.
 
-Each variant is packaged twice by the CLI's own ``create_package``: once as upstream zappa
-builds it (``eager_init: false``: upstream's handler, no bytecode compile, no lean
-selection) for the ``upstream`` and ``upstream-env`` modes, once with eager init on for
-``eager`` and ``eager+warmup`` - so what packaging gains shows in the figures. Each package
+Each variant is packaged by the CLI's own ``create_package`` as upstream zappa builds it
+(``eager_init: false``: upstream's handler, no bytecode compile, no lean selection) for the
+``upstream`` and ``upstream-env`` modes; zappa-eager's package for ``eager`` and
+``eager+warmup`` is derived from it by the steps ``create_package`` applies with eager init
+on (``derive``) - so what packaging gains shows in the figures, for one packaging's time. Each package
 is unpacked once; every mode's task root is a hard-linked copy of its packaging's tree with
 ``handler.py`` (ours, or upstream's own, byte for byte) and ``zappa_settings.py`` (rendered
 by the CLI with the mode's eager settings) written where they differ. ``--zip`` gives one
@@ -25,7 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zappa_eager.bench.modes import EAGER_PACKAGING, MODE_SPECS, PACKAGINGS, Mode, ModeSpec, PackageOrigin, Packaging
+from zappa_eager.bench.modes import (
+    EAGER_PACKAGING,
+    MODE_SPECS,
+    PACKAGINGS,
+    UPSTREAM_PACKAGING,
+    Mode,
+    ModeSpec,
+    PackageOrigin,
+    Packaging,
+)
 from zappa_eager.emulator.taskroot import link_or_copy
 from zappa_eager.packaging.facts import PackageFacts, describe_package
 from zappa_eager.settings import WarmupRequest, parse_eager_settings
@@ -151,6 +161,14 @@ def extra_excludes(project: Path, *folders: Path) -> list[str]:
     return names
 
 
+def package_overrides(cli: EagerZappaCLI, slim: bool, exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """The stage settings ``zappa package`` runs with for one variant (our folders excluded)."""
+    overrides: dict[str, Any] = {"slim_handler": slim, "delete_local_zip": False}
+    if exclude:
+        overrides["exclude"] = list(cli.stage_config.get("exclude", [])) + list(exclude)
+    return overrides
+
+
 def build_package(cli: EagerZappaCLI, slim: bool, packaging: Packaging, work: Path,
                   exclude: Sequence[str] = ()) -> Package:
     """``zappa package`` for one slim_handler value, as upstream or as zappa-eager builds it, into ``work``.
@@ -161,10 +179,7 @@ def build_package(cli: EagerZappaCLI, slim: bool, packaging: Packaging, work: Pa
     """
     stem = f"{variant_name(slim)}-{packaging}"
     output = work / f"{stem}.zip"
-    overrides: dict[str, Any] = {"slim_handler": slim, "delete_local_zip": False}
-    if exclude:
-        overrides["exclude"] = list(cli.stage_config.get("exclude", [])) + list(exclude)
-    with stage_overrides(cli, **overrides), packaging_settings(cli, packaging):
+    with stage_overrides(cli, **package_overrides(cli, slim, exclude)), packaging_settings(cli, packaging):
         cli.create_package(output=str(output))
     facts = getattr(cli, "package_facts", None)  # computed by create_package when it optimized the package
     if not slim:
@@ -178,11 +193,22 @@ def build_package(cli: EagerZappaCLI, slim: bool, packaging: Packaging, work: Pa
 
 def build_variant(cli: EagerZappaCLI, slim: bool, work: Path, exclude: Sequence[str] = (),
                   packagings: Sequence[Packaging] = PACKAGINGS,
-                  on_built: Callable[[Package], None] = lambda package: None) -> Variant:
-    """One package per packaging the modes need (``on_built`` after each: they take a while)."""
+                  on_built: Callable[[Package], None] = lambda package: None, *, derive: bool = True) -> Variant:
+    """One package per packaging the modes need (``on_built`` after each: they take a while).
+
+    With ``derive`` (the default), when both are needed zappa-eager's package is derived from
+    upstream's by the steps ``create_package`` applies (``derive.derive_eager``): packaged once.
+    """
+    from zappa_eager.bench.derive import derive_eager
+
     packages: dict[Packaging, Package] = {}
     for packaging in packagings:
-        packages[packaging] = build_package(cli, slim, packaging, work, exclude)
+        if derive and packaging == EAGER_PACKAGING and UPSTREAM_PACKAGING in packages:
+            with stage_overrides(cli, **package_overrides(cli, slim, exclude)):
+                packages[packaging] = derive_eager(cli, packages[UPSTREAM_PACKAGING], slim, work,
+                                                   f"{variant_name(slim)}-{packaging}")
+        else:
+            packages[packaging] = build_package(cli, slim, packaging, work, exclude)
         on_built(packages[packaging])
     return Variant(variant_name(slim), slim, packages)
 

@@ -12,7 +12,8 @@ upstream leaves on ``$LATEST`` (function URL, schedules, event sources) to the a
 * ``autoscaling``: Application Auto Scaling calls over one client;
 * ``deploy``: ``ProvisionedConcurrency``, the steps run around each upstream command;
 * ``status``: what ``zappa status`` adds;
-* ``mixin``: ``ProvisionedConcurrencyMixin``, the thin ``ZappaCLI`` overrides delegating to it.
+* ``mixin``: ``ProvisionedConcurrencyMixin``, the thin ``ZappaCLI`` overrides delegating to it;
+* ``revert`` (with ``revert_plan``, ``revert_callers``, ``revert_code``): ``zappa revert-to-upstream``.
 """
 
 from __future__ import annotations

@@ -141,6 +141,33 @@ def remove_autoscaling(client: ApplicationAutoScalingClient, target_id: str) -> 
     _ignore_missing(client.deregister_scalable_target, ResourceId=target_id, **_TARGET)
 
 
+def target_policies(client: ApplicationAutoScalingClient, target_id: str) -> list[dict[str, Any]]:
+    """The scaling policies of one target (with the ``Alarms`` AWS created for them)."""
+    return _policies(client, target_id)
+
+
+def target_scheduled_actions(client: ApplicationAutoScalingClient, target_id: str) -> list[dict[str, Any]]:
+    return _scheduled_actions(client, target_id)
+
+
+def delete_policy(client: ApplicationAutoScalingClient, target_id: str, name: str) -> None:
+    """Delete one scaling policy (AWS deletes the alarms it created with it); gone already is success."""
+    _ignore_missing(client.delete_scaling_policy, PolicyName=name, ResourceId=target_id, **_TARGET)
+
+
+def delete_scheduled_action(client: ApplicationAutoScalingClient, target_id: str, name: str) -> None:
+    _ignore_missing(client.delete_scheduled_action, ScheduledActionName=name, ResourceId=target_id, **_TARGET)
+
+
+def deregister_target(client: ApplicationAutoScalingClient, target_id: str) -> None:
+    _ignore_missing(client.deregister_scalable_target, ResourceId=target_id, **_TARGET)
+
+
+def alarm_prefix(function_name: str) -> str:
+    """How Application Auto Scaling names the alarms of a target-tracking policy on any of the function's targets."""
+    return f"TargetTracking-{resource_id(function_name, '')}"
+
+
 def describe_autoscaling(client: ApplicationAutoScalingClient, target_id: str) -> AutoscalingState | None:
     """The target's range, policy and scheduled actions, or None when it is not registered."""
     targets = client.describe_scalable_targets(ResourceIds=[target_id], **_TARGET)["ScalableTargets"]

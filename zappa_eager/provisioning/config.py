@@ -7,13 +7,17 @@ here, before any AWS client exists, with the setting, the value and the fix. Too
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from zappa_eager.contract import snap_start_enabled
+from zappa_eager.settings_keys import unknown_key_fix
+
+T = TypeVar("T")
 
 SETTING = "provisioned_concurrency"
 OBJECT_KEYS = ("min", "max", "target_utilization", "scale_in_cooldown", "scale_out_cooldown", "scheduled")
@@ -27,7 +31,29 @@ _EXAMPLE = '{"min": 1, "max": 10, "target_utilization": 0.7}'
 
 
 class ProvisionedConcurrencyError(ValueError):
-    """A bad ``provisioned_concurrency`` value; the message names the setting, the value and the fix."""
+    """Bad ``provisioned_concurrency`` values, all of them; each message names the setting, the value and the fix."""
+
+    def __init__(self, *messages: str) -> None:
+        self.messages = list(messages)
+        super().__init__("\n".join(messages))
+
+
+class _Collector:
+    """Runs independent checks, keeping every problem instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def run(self, check: Callable[[], T], default: Any) -> T:
+        try:
+            return check()
+        except ProvisionedConcurrencyError as exc:
+            self.messages += exc.messages
+            return default
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise ProvisionedConcurrencyError(*self.messages)
 
 
 @dataclass(frozen=True)
@@ -84,20 +110,25 @@ def parse_provisioned_concurrency(
     """Validate a stage's ``provisioned_concurrency`` (int, object or null) before any AWS call."""
     if value is None:
         return None
+    found = _Collector()
     if snap_start_enabled(snap_start):
-        raise ProvisionedConcurrencyError(
+        found.messages.append(
             f"{SETTING} ({_show(value)}) and snap_start ({_show(snap_start)}) are both set in stage '{stage}': "
             "AWS Lambda cannot combine SnapStart with provisioned concurrency; remove one of the two."
         )
     reserved = lambda_concurrency if _is_int(lambda_concurrency) else None
+    config: ProvisionedConcurrencyConfig | None = None
     if _is_int(value):
-        return _parse_fixed(value, stage, reserved)
-    if isinstance(value, Mapping):
-        return _parse_object(value, stage, reserved)
-    raise ProvisionedConcurrencyError(
-        f"{SETTING} ({_show(value)}) in stage '{stage}' must be a positive integer or an object such as {_EXAMPLE}: "
-        "fix the value."
-    )
+        config = found.run(lambda: _parse_fixed(value, stage, reserved), None)
+    elif isinstance(value, Mapping):
+        config = found.run(lambda: _parse_object(value, stage, reserved), None)
+    else:
+        found.messages.append(
+            f"{SETTING} ({_show(value)}) in stage '{stage}' must be a positive integer or an object such as "
+            f"{_EXAMPLE}: fix the value."
+        )
+    found.raise_any()
+    return config
 
 
 def _parse_fixed(value: int, stage: str, reserved: int | None) -> ProvisionedConcurrencyConfig:
@@ -111,29 +142,33 @@ def _parse_fixed(value: int, stage: str, reserved: int | None) -> ProvisionedCon
 
 
 def _parse_object(value: Mapping[str, Any], stage: str, reserved: int | None) -> ProvisionedConcurrencyConfig:
-    _check_keys(SETTING, value, OBJECT_KEYS, stage)
-    low = _required_int(value, "min", stage)
-    high = _required_int(value, "max", stage)
-    if low < 1:
-        raise ProvisionedConcurrencyError(
+    found = _Collector()
+    found.run(lambda: _check_keys(SETTING, value, OBJECT_KEYS, stage), None)
+    low: int | None = found.run(lambda: _required_int(value, "min", stage), None)
+    high: int | None = found.run(lambda: _required_int(value, "max", stage), None)
+    if low is not None and low < 1:
+        found.messages.append(
             f"{SETTING}.min ({low}) must be at least 1 in stage '{stage}': Lambda cannot allocate 0 provisioned "
             "environments and target tracking cannot scale out from zero (no utilization metric); to scale to zero "
             'off-hours add a scheduled action with "min": 0, "max": 0.'
         )
-    if low > high:
-        raise ProvisionedConcurrencyError(
+    elif low is not None and high is not None and low > high:
+        found.messages.append(
             f"{SETTING}.min ({low}) is greater than {SETTING}.max ({high}) in stage '{stage}': set min <= max."
         )
-    _check_reserved(f"{SETTING}.max", high, stage, reserved)
-    return ProvisionedConcurrencyConfig(
-        min=low,
-        max=high,
-        target_utilization=_target_utilization(value, stage),
-        scale_in_cooldown=_cooldown(value, "scale_in_cooldown", stage),
-        scale_out_cooldown=_cooldown(value, "scale_out_cooldown", stage),
-        scheduled=_scheduled(value.get("scheduled", []), stage, reserved),
+    if high is not None:
+        found.run(lambda: _check_reserved(f"{SETTING}.max", high, stage, reserved), None)
+    config = ProvisionedConcurrencyConfig(
+        min=low or 1,
+        max=high or 1,
+        target_utilization=found.run(lambda: _target_utilization(value, stage), DEFAULT_TARGET_UTILIZATION),
+        scale_in_cooldown=found.run(lambda: _cooldown(value, "scale_in_cooldown", stage), None),
+        scale_out_cooldown=found.run(lambda: _cooldown(value, "scale_out_cooldown", stage), None),
+        scheduled=found.run(lambda: _scheduled(value.get("scheduled", []), stage, reserved), ()),
         autoscaling=True,
     )
+    found.raise_any()
+    return config
 
 
 def _required_int(value: Mapping[str, Any], key: str, stage: str, where: str = SETTING) -> int:
@@ -181,7 +216,11 @@ def _scheduled(raw: Any, stage: str, reserved: int | None) -> tuple[ScheduledSca
             f"{SETTING}.scheduled ({_show(raw)}) must be a list in stage '{stage}': use "
             '[{"name": "business-hours", "schedule": "cron(0 8 ? * MON-FRI *)", "min": 5, "max": 100}].'
         )
-    actions = tuple(_scheduled_action(item, f"{SETTING}.scheduled[{i}]", stage, reserved) for i, item in enumerate(raw))
+    found = _Collector()
+    parsed = [found.run(functools.partial(_scheduled_action, item, f"{SETTING}.scheduled[{i}]", stage, reserved), None)
+              for i, item in enumerate(raw)]
+    actions: tuple[ScheduledScaling, ...] = tuple(action for action in parsed if action is not None)
+    found.raise_any()
     names = [action.name for action in actions]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -198,38 +237,41 @@ def _scheduled_action(item: Any, where: str, stage: str, reserved: int | None) -
             f"{where} ({_show(item)}) must be an object in stage '{stage}': use "
             '{"name": "nights", "schedule": "cron(0 20 * * ? *)", "min": 1, "max": 5}.'
         )
-    _check_keys(where, item, ACTION_KEYS, stage)
+    found = _Collector()
+    found.run(lambda: _check_keys(where, item, ACTION_KEYS, stage), None)
     name = item.get("name")
     if not isinstance(name, str) or not _ACTION_NAME_RE.match(name):
-        raise ProvisionedConcurrencyError(
+        found.messages.append(
             f"{where}.name ({_show(name)}) is missing or invalid in stage '{stage}': use 1-256 characters without "
             "':', '/', '|' or surrounding spaces, e.g. \"business-hours\"."
         )
     schedule = item.get("schedule")
     if not isinstance(schedule, str) or not _SCHEDULE_RE.match(schedule.strip()):
-        raise ProvisionedConcurrencyError(
+        found.messages.append(
             f"{where}.schedule ({_show(schedule)}) is not a cron(...), rate(...) or at(...) expression in stage "
             f"'{stage}': e.g. \"cron(0 8 ? * MON-FRI *)\"."
         )
-    low = _optional_int(item, "min", where, stage)
-    high = _optional_int(item, "max", where, stage)
-    if low is None and high is None:
-        raise ProvisionedConcurrencyError(
+    low: int | None = found.run(lambda: _optional_int(item, "min", where, stage), None)
+    high: int | None = found.run(lambda: _optional_int(item, "max", where, stage), None)
+    if low is None and high is None and item.get("min") is None and item.get("max") is None:
+        found.messages.append(
             f"{where} ({_show(name)}) sets neither min nor max in stage '{stage}': add at least one of them."
         )
     if low is not None and high is not None and low > high:
-        raise ProvisionedConcurrencyError(
+        found.messages.append(
             f"{where}.min ({low}) is greater than {where}.max ({high}) in stage '{stage}': set min <= max."
         )
     for key, number in (("min", low), ("max", high)):
         if number is not None:
-            _check_reserved(f"{where}.{key}", number, stage, reserved)
+            found.run(functools.partial(_check_reserved, f"{where}.{key}", number, stage, reserved), None)
     timezone = item.get("timezone")
     if timezone is not None and (not isinstance(timezone, str) or not timezone.strip()):
-        raise ProvisionedConcurrencyError(
+        found.messages.append(
             f"{where}.timezone ({_show(timezone)}) must be an IANA time zone name in stage '{stage}': "
             'e.g. "Europe/Paris".'
         )
+    found.raise_any()
+    assert isinstance(name, str) and isinstance(schedule, str)  # checked above
     return ScheduledScaling(name=name, schedule=schedule.strip(), min=low, max=high, timezone=timezone)
 
 
@@ -238,11 +280,13 @@ def _optional_int(item: Mapping[str, Any], key: str, where: str, stage: str) -> 
 
 
 def _check_keys(where: str, value: Mapping[str, Any], allowed: tuple[str, ...], stage: str) -> None:
+    """Each unknown key on its own, with the key it most likely meant (``maximum``: did you mean ``max``?)."""
     unknown = sorted(str(key) for key in value if key not in allowed)
     if unknown:
-        raise ProvisionedConcurrencyError(
-            f"{where} has unknown key(s) {_show(unknown)} in stage '{stage}': use only {', '.join(allowed)}."
-        )
+        raise ProvisionedConcurrencyError(*(
+            f"{where} has an unknown key {_show(key)} in stage '{stage}': {unknown_key_fix(key, allowed)}."
+            for key in unknown
+        ))
 
 
 def _check_reserved(name: str, number: int, stage: str, reserved: int | None) -> None:
