@@ -147,5 +147,5 @@ def test_bad_settings_fail_like_other_zappa_commands(project: Path, capsys: pyte
     settings["dev"]["eager_init_on_error"] = "explode"
     (project / "zappa_settings.json").write_text(json.dumps(settings))
     assert run_bench_command(EagerZappaCLI(), ["dev", "--quick"]) == 1
-    assert "Invalid eager_init_on_error = 'explode'" in capsys.readouterr().err
+    assert "Invalid eager_init_on_error = \"explode\"" in capsys.readouterr().err
     assert not (project / "bench-out").exists()

@@ -236,5 +236,5 @@ def test_package_built_beside_the_bench_tooling_is_no_larger_than_upstreams_with
 def test_bad_setting_fails_before_any_aws_call(fresh_venv: Path, project: Path) -> None:
     result = zappa(fresh_venv, project, "package", "bad", check=False)
     assert result.returncode != 0
-    assert "Invalid eager_init_on_error = 'explode' in stage 'bad'" in result.stdout + result.stderr
+    assert "Invalid eager_init_on_error = \"explode\" in stage 'bad'" in result.stdout + result.stderr
     assert not list(project.glob("djsite-bad-*"))
