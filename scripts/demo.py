@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto_server's access log
 
-    total = 7
+    total = 8
     work = Path(args.output).resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -305,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
 
         step(number, total, "Lazy (upstream zappa) versus eager: zappa bench")
         bench_dir = work / "bench"
-        bench_args = ["zappa", "bench", STAGE, "--output", str(bench_dir), "--slim", "stage"]
+        # --no-cache: each demo's stage names a new moto port, so its packages are never reused
+        bench_args = ["zappa", "bench", STAGE, "--output", str(bench_dir), "--slim", "stage", "--no-cache"]
         if args.quick:
             bench_args.append("--quick")
         run(bench_args, app, env, log)  # exits 0 when only upstream's modes hit a limit: that is a measurement
@@ -315,6 +316,20 @@ def main(argv: list[str] | None = None) -> int:
         if summary["bench"]["limits"]:
             print(f"    upstream's modes hit {len(summary['bench']['limits'])} limit(s) (function timeout or INIT "
                   "limit): measured and shown, not a failure")
+        number += 1
+
+        step(number, total, "Your cold starts as CloudWatch Logs shows them: zappa coldstarts")
+        from zappa_eager.emulator import events
+        from zappa_eager.emulator.cloudwatch import ship_demo_runs
+
+        # The emulator's lines of the deployed package, run with upstream's handler (version 1) and ours (2).
+        summary["coldstarts"] = ship_demo_runs(task_root, work=work, endpoint=endpoint, function_name=function_name,
+                                               env=env_vars, event=events.api_gateway_v1("GET", "/healthz"),
+                                               cold_starts=2 if args.quick else 3)
+        coldstarts_dir = work / "coldstarts"
+        run(["zappa", "coldstarts", STAGE, "--source", "filter", "--since", "1h", "--output", str(coldstarts_dir)],
+            app, env, log)  # moto has no Logs Insights: read with FilterLogEvents
+        summary["coldstarts"]["json"] = str(coldstarts_dir / "coldstarts.json")
         number += 1
 
         step(number, total, "Done")

@@ -5,12 +5,15 @@ process per environment), from the project's own package - no AWS account needed
 
 Modules, one job each: ``options`` (arguments), ``prerequisites`` (checked first),
 ``modes``, ``variants`` (per slim_handler value, upstream's package and zappa-eager's;
-derive the four modes), ``environment`` (the stage's variables the bench keeps: none that
-point outside this machine), ``function`` (the emulated function and its S3), ``runner`` (fresh
-environments, round-robin), ``burst``, ``importtime``, ``archivephase`` (``unpack``:
+derive the four modes), ``derive`` (zappa-eager's package from upstream's: packaged once),
+``packagecache`` (packages reused while nothing they are made of changed), ``environment``
+(the stage's variables the bench keeps: none that point outside this machine), ``function``
+(the emulated function and its S3), ``runner`` (fresh environments, round-robin; a baseline's
+timeouts are measurements), ``burst``, ``importtime``, ``archivephase`` (``unpack``:
 upstream's slim_handler unpack against ours), ``stats``, ``records``, ``document``
-(bench.json), ``table``, ``chart`` (bench.png), ``progress``, ``machine``; ``command``
-runs them in order. Tooling: never imported inside Lambda.
+(bench.json), ``table``, ``chart`` (bench.png), ``progress``, ``machine``, ``contention``
+(the CPU other processes took), ``phases`` (seconds per phase); ``command`` runs them in
+order. Tooling: never imported inside Lambda.
 """
 
 from __future__ import annotations
