@@ -35,7 +35,7 @@ def test_demo_deploys_serves_and_compares(tmp_path: Path) -> None:
     # moto had a route for every other call deploy and update made.
     assert update == {"completed": True, "unsupported_by_moto": [], "code_sha256": update["code_sha256"]}
     assert summary["unrouted"] == []
-    update_step = proc.stdout.split("zappa update demo  (")[1].split("[5/7]")[0]
+    update_step = proc.stdout.split("zappa update demo  (")[1].split("[5/8]")[0]
     assert "Your updated Zappa deployment is live!" in update_step
     assert "zappa update ran to its end" in update_step
     assert "Oh no!" not in proc.stdout and "Traceback" not in proc.stdout
@@ -63,3 +63,10 @@ def test_demo_deploys_serves_and_compares(tmp_path: Path) -> None:
     assert summary["bench"]["limits"] == bench["limits"] and summary["bench"]["phases"]["packaging"] > 0
     assert bench["burst"]["requests"] <= 1 + (os.cpu_count() or 1)  # sized to the machine
     assert "Lazy (upstream zappa) versus eager" in proc.stdout
+    # The demo ends with `zappa coldstarts` over the emulator's REPORT lines shipped into moto's CloudWatch Logs:
+    # version 1 ran upstream's handler (no init reports), version 2 zappa-eager's.
+    coldstarts = json.loads(Path(summary["coldstarts"]["json"]).read_text())
+    by_version = {v["version"]: v for v in coldstarts["versions"]}
+    assert by_version["1"]["zappa_eager"] is False and by_version["2"]["zappa_eager"] is True
+    assert by_version["1"]["cold_starts"] >= 2 and by_version["2"]["cold_starts"] >= 2
+    assert "zappa coldstarts" in proc.stdout
