@@ -58,7 +58,8 @@ class FunctionConfig:
     #: on-demand INIT cut at this limit runs again inside the first invoke, under ``timeout_s``.
     init_timeout_s: float | None = None
     #: Size of each environment's /tmp in MB (Lambda's ephemeral storage, 512-10240 there; any
-    #: size here, so tests can fill it). None: no limit of its own (the host disk's free space).
+    #: size here, so tests can fill it). None: no limit of its own (a tmpfs capped at Lambda's
+    #: 10,240 MB where mounting works, else the host disk's free space).
     ephemeral_storage_mb: int | None = None
 
     def __post_init__(self) -> None:

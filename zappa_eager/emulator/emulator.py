@@ -19,6 +19,10 @@ from .lifecycle import EnvironmentBusy, EnvironmentDead
 from .result import InvokeResult
 from .s3 import MotoS3
 
+#: Without ``ephemeral_storage_mb``, each environment's /tmp is a tmpfs capped at Lambda's largest
+#: ephemeral storage (10,240 MB; a tmpfs only holds what is written), where mounting works.
+AUTO_TMPFS_MB = 10240
+
 
 def _default_base() -> Path:
     """Outside /tmp (the environments' /tmp is a mount over it): /var/tmp when usable."""
@@ -37,7 +41,9 @@ class Emulator:
     /var/task is: no bytecode gets written back, so every cold start pays what Lambda's does.
     ``init_timeout_s`` defaults to Lambda's 10 s for on-demand and 15 min otherwise; an
     on-demand INIT cut at the limit runs again inside its first invoke, as on Lambda.
-    ``ephemeral_storage_mb`` makes each environment's /tmp a tmpfs of that size (needs root).
+    ``ephemeral_storage_mb`` makes each environment's /tmp a tmpfs of that size (needs root);
+    without it, /tmp is a tmpfs capped at ``AUTO_TMPFS_MB`` where mounting works, else a host
+    directory. Either way its files stay until :meth:`close` (tests inspect them).
     """
 
     def __init__(self, task_root: str | os.PathLike[str], handler: str = "handler.lambda_handler", *,
@@ -173,9 +179,11 @@ class Emulator:
             name = f"env-{len(self.environments) + 1}"
             env_dir = self.work_dir / name
             env_dir.mkdir()
+            sized = self.config.ephemeral_storage_mb
+            tmpfs_mb = sized if sized is not None else (AUTO_TMPFS_MB if self.isolated_tmp else None)
             sandbox = Sandbox(self.config.task_root, self.task_mount, env_dir / "tmp", self.isolated_tmp,
                               self.read_only_task_root, self._unshare, self._mount,
-                              tmp_size_mb=self.config.ephemeral_storage_mb)
+                              tmp_size_mb=tmpfs_mb, tmp_required=sized is not None)
             launch = Launch(self.config, sandbox, self.runtime_dir, self.python, lambda: self.s3_endpoint,
                             self._on_report, sys.stderr if self.echo_logs else None)
             environment = Environment(name, init_type, launch, env)
