@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from zappa_eager.packaging.runtime_files import runtime_modules
+from zappa_eager.packaging.runtime_files import copy_runtime, runtime_modules
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: What `zappa package` ships of zappa_eager: the files reachable from handler.py.
+
+#: The files every package ships from zappa_eager (relative to the package folder: runtime/...).
 RUNTIME_FILES = runtime_modules()
 
 
@@ -98,15 +100,12 @@ def make_task_root(tmp_path: Path, stage_config: dict[str, Any], *, with_project
     settings_dir.mkdir(parents=True)
     (root / "zappa_settings.py").write_text(render_settings(stage_config, settings_dir))
     if stage_config.get("eager_init", True):
-        shutil.copy(REPO / "zappa_eager" / "handler.py", root / "handler.py")
+        shutil.copy(REPO / "zappa_eager" / "runtime" / "handler.py", root / "handler.py")
     else:  # what `zappa package` ships with eager_init: false
         import zappa.handler
 
         shutil.copy(zappa.handler.__file__, root / "handler.py")
-    package = root / "zappa_eager"
-    package.mkdir()
-    for module in RUNTIME_FILES:
-        shutil.copy(REPO / "zappa_eager" / module, package / module)
+    copy_runtime(root / "zappa_eager")
     return root
 
 

@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from zappa_eager.archive import (
+from zappa_eager.runtime.archive import (
     MARKER_NAME,
     PARTIAL_PREFIX,
     ArchiveError,
@@ -30,7 +30,7 @@ from zappa_eager.archive import (
     install_project_archive,
     s3_opener,
 )
-from zappa_eager.unpack import unpack
+from zappa_eager.runtime.unpack import unpack
 
 BUCKET = "zappa-eager-tests"
 KEY = "dev_djsite_current_project.tar.gz"
@@ -399,7 +399,7 @@ def test_a_failing_writer_thread_stops_the_unpack_and_every_writer(tmp_path: Pat
 WRITER_FAILURE = r"""
 import resource, signal, sys
 sys.path.insert(0, sys.argv[3])
-from zappa_eager.archive import ArchiveError, install_project_archive
+from zappa_eager.runtime.archive import ArchiveError, install_project_archive
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past RLIMIT_FSIZE fails with EFBIG instead
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
@@ -522,7 +522,7 @@ def test_an_archive_from_upstreams_packager_unpacks_as_tarfile_does(tmp_path: Pa
 INTERRUPTED_INIT = r"""
 import sys, threading
 sys.path.insert(0, sys.argv[3])
-from zappa_eager.archive import PARTIAL_PREFIX, install_project_archive
+from zappa_eager.runtime.archive import PARTIAL_PREFIX, install_project_archive
 
 opened = 0
 lock = threading.Lock()

@@ -20,6 +20,7 @@ from tests.test_bench_e2e import project  # noqa: F401 - the fixture: a Django p
 from zappa_eager.bench.derive import derive_eager
 from zappa_eager.bench.variants import build_package
 
+HANDLER = Path(__file__).resolve().parent.parent / "zappa_eager" / "runtime" / "handler.py"
 pytestmark = pytest.mark.e2e
 
 
@@ -64,7 +65,7 @@ def test_the_derived_eager_package_is_the_packaged_one(project: Path, tmp_path: 
     # time into each package it builds (packaging twice the old way differs there too).
     assert {name for name in expected if expected[name] != got[name]} == {"package_info.json"}
     with zipfile.ZipFile(derived.zip) as archive:
-        assert archive.read("handler.py") == (Path(__file__).parent.parent / "zappa_eager" / "handler.py").read_bytes()
+        assert archive.read("handler.py") == HANDLER.read_bytes()
         assert b"EAGER_INIT=True" in archive.read("zappa_settings.py")
     if slim:
         assert packaged.archive is not None and derived.archive is not None

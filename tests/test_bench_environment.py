@@ -131,7 +131,7 @@ def probe_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     package = tmp_path_factory.mktemp("envprobe") / "envprobe-dev.zip"
     with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("envprobe.py", PROBE)
-        archive.writestr("handler.py", (REPO / "zappa_eager" / "handler.py").read_text())
+        archive.writestr("handler.py", (REPO / "zappa_eager" / "runtime" / "handler.py").read_text())
         archive.writestr("zappa_settings.py", "SLIM_HANDLER=False\nENVIRONMENT_VARIABLES={'API_TOKEN': 'packaged'}\n")
         for module in RUNTIME_FILES:
             archive.write(REPO / "zappa_eager" / module, f"zappa_eager/{module}")

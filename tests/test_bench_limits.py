@@ -49,7 +49,7 @@ def slow_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     package = tmp_path_factory.mktemp("slowapp") / "slowapp-dev.zip"
     with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("slowapp.py", SLOW_APP)
-        archive.writestr("handler.py", (REPO / "zappa_eager" / "handler.py").read_text())
+        archive.writestr("handler.py", (REPO / "zappa_eager" / "runtime" / "handler.py").read_text())
         archive.writestr("zappa_settings.py", "SLIM_HANDLER=False\n")
         for module in RUNTIME_FILES:
             archive.write(REPO / "zappa_eager" / module, f"zappa_eager/{module}")

@@ -61,7 +61,7 @@ def test_upstream_modes_get_upstream_settings_and_handler(tmp_path: Path, monkey
     text = render_settings(cli, False, MODE_SPECS["upstream"], warmup)
     assert "DJANGO_SETTINGS='djsite.settings'" in text and "EAGER" not in text
     assert handler_source(False) == Path(zappa.handler.__file__).read_bytes()
-    assert handler_source(True) == (REPO / "zappa_eager" / "handler.py").read_bytes()
+    assert handler_source(True) == (REPO / "zappa_eager" / "runtime" / "handler.py").read_bytes()
 
 
 def test_eager_modes_differ_only_in_warmup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from tests.conftest import FIXTURES, base_stage, make_task_root, run_probe
-from zappa_eager.report import parse_report_lines
+from zappa_eager.runtime.report import parse_report_lines
 
 HTTP_HOME = {"kind": "http", "path": "/"}
 HTTP_HEALTH = {"kind": "http", "path": "/healthz"}

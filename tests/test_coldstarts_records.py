@@ -28,7 +28,7 @@ from zappa_eager.emulator.platform_log import (
     start_line,
     task_timed_out_line,
 )
-from zappa_eager.report import InitReport, WarmupResult
+from zappa_eager.runtime.report import InitReport, WarmupResult
 
 RUNTIME = "python:3.12.v40"
 

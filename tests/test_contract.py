@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from zappa_eager.contract import (
+from zappa_eager.runtime.contract import (
     GENERATED_KEYS,
     GeneratedSettings,
     render_lines,

@@ -26,9 +26,9 @@ import pytest
 from click import ClickException
 
 from tests.conftest import base_stage, make_task_root, render_settings, run_probe
-from zappa_eager import archive
-from zappa_eager.contract import ON_ERROR_CHOICES, WARMUP_ON_DEMAND_CHOICES
-from zappa_eager.report import EMF_DIMENSIONS, METRIC_NAMES, PHASES, parse_report_lines
+from zappa_eager.runtime import archive
+from zappa_eager.runtime.contract import ON_ERROR_CHOICES, WARMUP_ON_DEMAND_CHOICES
+from zappa_eager.runtime.report import EMF_DIMENSIONS, METRIC_NAMES, PHASES, parse_report_lines
 from zappa_eager.settings import (
     EAGER_KEYS,
     MAX_WARMUP_ROUNDS,
@@ -264,7 +264,7 @@ def archive_attempts() -> int:
     attempts = inspect.signature(archive.install_project_archive).parameters["attempts"].default
     assert isinstance(attempts, int)
     for module in ("boot.py", "handler.py"):
-        tree = ast.parse((REPO / "zappa_eager" / module).read_text(encoding="utf-8"))
+        tree = ast.parse((REPO / "zappa_eager" / "runtime" / module).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "install_project_archive":
                 assert "attempts" not in {keyword.arg for keyword in node.keywords}, module

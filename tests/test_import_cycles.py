@@ -120,8 +120,8 @@ def test_no_import_cycle_inside_the_package() -> None:
 def test_the_graph_sees_the_package() -> None:
     """The walk finds real edges (so an empty cycle list is not an empty graph)."""
     graph = import_graph()
-    assert "zappa_eager.boot" in graph["zappa_eager.handler"]
-    assert "zappa_eager.archive" in graph["zappa_eager.boot"]
+    assert "zappa_eager.runtime.boot" in graph["zappa_eager.runtime.handler"]
+    assert "zappa_eager.runtime.archive" in graph["zappa_eager.runtime.boot"]
     assert "zappa_eager.provisioning" in graph["zappa_eager.cli"]
 
 

@@ -191,7 +191,7 @@ def test_installed_wheel_packages_the_example_with_valid_bytecode_and_no_tooling
         names = archive.namelist()
         handler = archive.read("handler.py")
         settings = archive.read("zappa_settings.py").decode()
-    assert handler == (installed.site_packages / "zappa_eager" / "handler.py").read_bytes()
+    assert handler == (installed.site_packages / "zappa_eager" / "runtime" / "handler.py").read_bytes()
     assert "EAGER_INIT=True" in settings and "'path': '/healthz'" in settings
     assert [n for n in names if n.startswith(TOOLING) or "/tests/" in n and n.startswith("zappa_eager/")] == []
     shipped = {n.removeprefix("zappa_eager/") for n in names if n.startswith("zappa_eager/") and n.endswith(".py")}

@@ -50,7 +50,8 @@ def zappa_eager_like(root: Path) -> None:
     add_dist(root, "zappa-eager", "0.1.0", ("zappa<0.64,>=0.63.0", 'moto[server]>=5.1; extra == "bench"',
                                             'matplotlib>=3.7; extra == "bench"'), modules=(), requested=True)
     package = root / "zappa_eager"
-    for module in ("__init__.py", "handler.py", "boot.py", "cli.py", "settings.py", "bench/__init__.py",
+    for module in ("__init__.py", "runtime/__init__.py", "runtime/handler.py", "runtime/boot.py", "cli.py",
+                   "settings.py", "bench/__init__.py",
                    "emulator/__init__.py"):
         (package / module).parent.mkdir(parents=True, exist_ok=True)
         (package / module).write_text("")
@@ -93,7 +94,7 @@ def test_tooling_and_zappa_cli_dependencies_go_runtime_and_project_stay(package:
         assert not (package / gone).exists(), gone
     assert (package / "six.py").exists() and (package / "dateutil" / "__init__.py").exists()
     # zappa-eager keeps only what handler.py imports, transitively
-    assert (package / "zappa_eager" / "handler.py").exists() and (package / "zappa_eager" / "boot.py").exists()
+    assert all((package / "zappa_eager" / "runtime" / name).exists() for name in ("handler.py", "boot.py"))
     for tooling in ("cli.py", "settings.py", "bench", "emulator"):
         assert not (package / "zappa_eager" / tooling).exists(), tooling
     assert result.total_bytes > 25000  # numpy and matplotlib alone

@@ -11,9 +11,9 @@ from types import ModuleType
 import pytest
 
 from tests.conftest import base_stage, make_task_root, render_settings, run_probe
-from zappa_eager.boot import plan_for_failure
-from zappa_eager.contract import DEFAULT_ON_ERROR, ON_ERROR_CHOICES, GeneratedSettings
-from zappa_eager.report import parse_report_lines
+from zappa_eager.runtime.boot import plan_for_failure
+from zappa_eager.runtime.contract import DEFAULT_ON_ERROR, ON_ERROR_CHOICES, GeneratedSettings
+from zappa_eager.runtime.report import parse_report_lines
 from zappa_eager.settings import EagerSettingsError, parse_eager_settings
 
 

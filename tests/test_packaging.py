@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import FIXTURES, REPO
 
+HANDLER = Path(__file__).resolve().parent.parent / "zappa_eager" / "runtime" / "handler.py"
 pytestmark = pytest.mark.e2e
 
 STAGES = {
@@ -84,8 +85,9 @@ def test_package_puts_the_eager_handler_and_settings_in_the_zip(fresh_venv: Path
         names = set(package.namelist())
         handler = package.read("handler.py")
         settings = package.read("zappa_settings.py").decode()
-    assert handler == (REPO / "zappa_eager" / "handler.py").read_bytes()
-    assert {"zappa_eager/boot.py", "zappa_eager/archive.py", "djsite/settings.py", "django/__init__.py"} <= names
+    assert handler == HANDLER.read_bytes()
+    assert {"zappa_eager/runtime/boot.py", "zappa_eager/runtime/archive.py", "djsite/settings.py",
+            "django/__init__.py"} <= names
     assert "EAGER_INIT=True" in settings and "EAGER_INIT_ON_ERROR='auto'" in settings
     assert "'path': '/healthz'" in settings
 
@@ -125,14 +127,15 @@ def test_slim_handler_zip_has_our_handler_and_runtime(fresh_venv: Path, project:
     # use_precompiled_packages: false holds for the handler zip too (upstream looks each package up on PyPI there).
     assert "manylinux wheel" not in result.stdout + result.stderr
     with zipfile.ZipFile(project / "slim_handler.zip") as package:
-        assert package.read("handler.py") == (REPO / "zappa_eager" / "handler.py").read_bytes()
+        assert package.read("handler.py") == HANDLER.read_bytes()
         settings = package.read("zappa_settings.py").decode()
         assert "SLIM_HANDLER=True" in settings and "EAGER_INIT=True" in settings
         assert "ARCHIVE_PATH='s3://zappa-eager-tests/slim_djsite_current_project.tar.gz'" in settings
         assert "djsite/settings.py" not in package.namelist()
         package.extractall(tmp_path / "handler")
     proc = subprocess.run(
-        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, '.'); import zappa_eager.boot; print('OK')"],
+        [sys.executable, "-I", "-c",
+         "import sys; sys.path.insert(0, '.'); import zappa_eager.runtime.boot; print('OK')"],
         cwd=tmp_path / "handler", capture_output=True, text=True, timeout=120,
     )
     assert proc.stdout.strip() == "OK", proc.stderr
@@ -185,7 +188,8 @@ def test_package_has_valid_bytecode_and_no_tooling(fresh_venv: Path, project: Pa
         names = package.namelist()
         package.extractall(tmp_path / "task")
     assert not [n for n in names if n.startswith(TOOLING_FILES)]
-    assert {"zappa_eager/boot.py", "django/__init__.py", "werkzeug/__init__.py", "boto3/__init__.py"} <= set(names)
+    assert {"zappa_eager/runtime/boot.py", "django/__init__.py", "werkzeug/__init__.py",
+            "boto3/__init__.py"} <= set(names)
     count, line = compiled_on_import(tmp_path / "task", tmp_path)
     assert count == 0, line
 

@@ -1,4 +1,4 @@
-"""Runtime priming (zappa_eager.prime) and warm-up fidelity: each step does what it claims, and the
+"""Runtime priming (zappa_eager.runtime.prime) and warm-up fidelity: each step does what it claims, and the
 examples' first request in the emulator (real awslambdaric) does nothing for the first time."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import FIXTURES, REPO, RUNTIME_FILES, render_settings
 from tests.emulator.conftest import BOTO_PACKAGES, add_packages
 from zappa_eager.emulator import Emulator, Environment, events
-from zappa_eager.warmup import WARMUP_API_ID, warmup_event, warmup_host
+from zappa_eager.runtime.warmup import WARMUP_API_ID, warmup_event, warmup_host
 
 FLASK_APP = REPO / "examples" / "flask_app"
 DJANGO_APP = REPO / "examples" / "django_app"
@@ -41,7 +41,7 @@ def run_fresh(code: str, env: dict[str, str] | None = None) -> None:
 def test_init_mimetypes_loads_the_tables_and_the_url_regex() -> None:
     run_fresh("""
         import mimetypes, sys, urllib.parse
-        from zappa_eager.prime import init_mimetypes
+        from zappa_eager.runtime.prime import init_mimetypes
         # Up to 3.12 guess_type() splits URLs with a regex urllib.parse compiles on first use.
         regex = sys.version_info < (3, 13)
         assert not mimetypes.inited and (not regex or urllib.parse._typeprog is None)
@@ -54,7 +54,7 @@ def test_init_mimetypes_loads_the_tables_and_the_url_regex() -> None:
 def test_init_mimetypes_leaves_an_app_without_mimetypes_alone() -> None:
     run_fresh("""
         import sys
-        from zappa_eager.prime import init_mimetypes
+        from zappa_eager.runtime.prime import init_mimetypes
         assert init_mimetypes() is False
         assert "mimetypes" not in sys.modules
     """)
@@ -62,7 +62,7 @@ def test_init_mimetypes_leaves_an_app_without_mimetypes_alone() -> None:
 
 CYCLE = """
     import gc, mimetypes, weakref
-    from zappa_eager.prime import freeze_heap, prime_runtime
+    from zappa_eager.runtime.prime import freeze_heap, prime_runtime
     gc.disable()  # only the code under test collects
     class Node: pass
     cycle = Node(); cycle.me = cycle; dead = weakref.ref(cycle); del cycle
@@ -134,7 +134,7 @@ def example_task_root(tmp_path: Path, app: Path, files: tuple[str, ...], package
     render = tmp_path / "render"
     render.mkdir()
     (root / "zappa_settings.py").write_text(render_settings(stage, render))
-    shutil.copy(REPO / "zappa_eager" / "handler.py", root / "handler.py")
+    shutil.copy(REPO / "zappa_eager" / "runtime" / "handler.py", root / "handler.py")
     for module in RUNTIME_FILES:
         target = root / "zappa_eager" / module
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,8 @@ from tests.reliability import archivefaults
 from tests.reliability.djangoapp import build_archive
 from tests.reliability.faultproxy import Fault, FaultProxy
 from tests.reliability.lab import FAST_ARCHIVE, Lab
-from zappa_eager.archive import ArchiveError, install_project_archive, s3_opener
 from zappa_eager.emulator import Emulator
+from zappa_eager.runtime.archive import ArchiveError, install_project_archive, s3_opener
 
 BUCKET = "zappa-eager-proxy-tests"
 KEY = "dev_proxy_current_project.tar.gz"

@@ -15,9 +15,9 @@ import pytest
 import zappa.core
 
 from tests.conftest import base_stage, render_settings
-from zappa_eager.report import EMF_NAMESPACE, InitReport, WarmupResult
+from zappa_eager.runtime.report import EMF_NAMESPACE, InitReport, WarmupResult
+from zappa_eager.runtime.warmup import expected_statuses, is_warmup_request, judge, response_location
 from zappa_eager.settings import EagerSettingsError, WarmupRequest, parse_eager_settings
-from zappa_eager.warmup import expected_statuses, is_warmup_request, judge, response_location
 
 
 @pytest.mark.parametrize(("status", "expect", "outcome", "reason"), [

@@ -50,7 +50,7 @@ from zappa_eager.settings import (
 )
 
 PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
-HANDLER_FILE = PACKAGE_DIR / "handler.py"
+HANDLER_FILE = PACKAGE_DIR / "runtime" / "handler.py"
 
 
 #: The commands zappa-eager adds to upstream's: name -> (one line of help, "module:function").
@@ -158,7 +158,7 @@ class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc
         return super().load_settings(settings_file, session)
 
     def get_zappa_settings_string(self) -> str:
-        settings = super().get_zappa_settings_string()
+        settings = str(super().get_zappa_settings_string())  # upstream is untyped
         if not self.eager.enabled:
             return settings
         return settings + render_settings_lines(self.eager, self.stage_config.get("snap_start"))
@@ -284,7 +284,7 @@ def _copy_runtime_into_venv(venv: Path) -> None:
     """Upstream copies ``zappa*`` from site-packages; an editable install has no package there."""
     for site_packages in venv.glob("lib/python*/site-packages"):
         target = site_packages / "zappa_eager"
-        if not (target / "boot.py").exists():
+        if not (target / "runtime" / "boot.py").exists():
             copy_runtime(target)
 
 
@@ -292,5 +292,5 @@ def handle() -> None:  # pragma: no cover - console-script entry, exercised by t
     """Console-script entry (``zappa`` and ``zappa-eager``), as upstream's ``zappa.cli.handle``."""
     import zappa.cli as upstream_cli
 
-    upstream_cli.ZappaCLI = EagerZappaCLI  # type: ignore[misc]
+    upstream_cli.ZappaCLI = EagerZappaCLI
     upstream_cli.handle()

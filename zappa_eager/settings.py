@@ -14,12 +14,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import distributions
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
-from zappa_eager.contract import (
+from zappa_eager.packaging.bytecode import runtime_python
+from zappa_eager.runtime.contract import (
     DEFAULT_ON_ERROR,
     DEFAULT_WARMUP_ON_DEMAND,
     EAGER_INIT,
@@ -37,7 +38,6 @@ from zappa_eager.contract import (
     render_lines,
     snap_start_enabled,
 )
-from zappa_eager.packaging.bytecode import runtime_python
 from zappa_eager.settings_keys import UnknownKey, check_stage_keys, unknown_key_fix
 
 T = TypeVar("T")
@@ -117,12 +117,12 @@ class _Collector:
         self.stage = stage
         self.problems: list[Problem | str] = []
 
-    def run(self, check: Callable[[], T], default: Any) -> T:
+    def run(self, check: Callable[[], T], default: object) -> T:
         try:
             return check()
         except EagerSettingsError as exc:
             self.problems += exc.problems
-            return default
+            return cast(T, default)  # the caller's stand-in of the checked type (an empty tuple...)
 
     def add(self, problem: Problem | str) -> None:
         self.problems.append(problem)
@@ -441,7 +441,7 @@ def check_snap_start_runtime(stage_config: Mapping[str, Any], stage: str, defaul
 
 
 def render_settings_lines(settings: EagerSettings, snap_start: str | None) -> str:
-    """Lines appended to the generated zappa_settings.py: the keys of ``zappa_eager.contract``."""
+    """Lines appended to the generated zappa_settings.py: the keys of ``zappa_eager.runtime.contract``."""
     return render_lines({
         EAGER_INIT: settings.enabled,
         EAGER_INIT_WARMUP: [w.as_dict() for w in settings.warmup],

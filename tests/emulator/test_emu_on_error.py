@@ -19,8 +19,8 @@ import pytest
 
 from tests.conftest import FIXTURES, base_stage, make_task_root
 from tests.emulator.conftest import add_packages
-from zappa_eager.boot import GIVE_BACK_EXIT_STATUS
 from zappa_eager.emulator import Emulator, InvokeResult, events
+from zappa_eager.runtime.boot import GIVE_BACK_EXIT_STATUS
 
 PACKAGES = ("django", "asgiref", "sqlparse", "zappa", "werkzeug", "markupsafe", "durationpy", "boto3", "botocore",
             "s3transfer", "jmespath", "dateutil", "urllib3", "six")

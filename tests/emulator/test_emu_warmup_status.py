@@ -65,7 +65,7 @@ MIDDLEWARE = """\
 from django.contrib.auth import get_user_model
 
 try:
-    from zappa_eager.warmup import is_warmup_request
+    from zappa_eager.runtime.warmup import is_warmup_request
 except ImportError:  # a package built with eager_init: false has no zappa_eager
     def is_warmup_request(meta):
         return False

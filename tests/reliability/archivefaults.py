@@ -36,8 +36,8 @@ from tests.reliability.lab import (
     served,
 )
 from tests.reliability.rows import Checks, Row
-from zappa_eager.archive import READ_TIMEOUT_S
 from zappa_eager.emulator import Environment, InvokeResult
+from zappa_eager.runtime.archive import READ_TIMEOUT_S
 
 GROUP = "archive"
 #: Attempts install_project_archive makes in one build (its default).

@@ -85,7 +85,7 @@ def build_task_root(dest: Path, stage: Mapping[str, Any], *, bytecode: bool = Fa
     if not stage.get("slim_handler"):
         shutil.copytree(site, dest, dirs_exist_ok=True)
     (dest / "zappa_settings.py").write_text(render_settings(stage, dest.parent / f"{dest.name}-settings"))
-    shutil.copy(PACKAGE_DIR / "handler.py", dest / "handler.py")
+    shutil.copy(PACKAGE_DIR / "runtime" / "handler.py", dest / "handler.py")
     copy_runtime(dest / "zappa_eager")
     taskroot.link_packages(dest, app_packages(), bytecode=bytecode)
     return dest

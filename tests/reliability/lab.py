@@ -24,9 +24,9 @@ from typing import Any
 from tests.reliability import djangoapp
 from tests.reliability.djangoapp import ArchiveSize, ProjectArchive, build_archive
 from tests.reliability.faultproxy import FaultProxy, Served
-from zappa_eager.archive import MARKER_NAME, PARTIAL_PREFIX
 from zappa_eager.emulator import Emulator, Environment, InvokeResult
 from zappa_eager.emulator.s3 import MotoS3
+from zappa_eager.runtime.archive import MARKER_NAME, PARTIAL_PREFIX
 
 PROJECT = djangoapp.PROJECT
 ARCHIVE_KEY = djangoapp.archive_key({})

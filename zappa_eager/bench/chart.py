@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zappa_eager.bench.table import fmt_ms as _label
-from zappa_eager.report import PHASES
+from zappa_eager.runtime.report import PHASES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -142,7 +142,8 @@ def build_document(*, stage: str, function: str, modes: Sequence[Mode], variants
         "limits": _limits(variants, burst),
         "phases": dict(phases or {}),
     }
-    return rounded(document)
+    result: dict[str, Any] = rounded(document)
+    return result
 
 
 def write_document(document: Mapping[str, Any], path: Path) -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 
 from zappa_eager.bench.modes import UPSTREAM, Mode
 from zappa_eager.bench.records import BurstRequest, EnvSample
-from zappa_eager.report import PHASES
+from zappa_eager.runtime.report import PHASES
 
 #: The per-mode figures, in table order.
 FIGURES: tuple[str, ...] = ("init_ms", "first_ms", "warm_ms", "idle_warm_ms", "cold_ms", "max_rss_mb")

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zappa_eager.bench.contention import describe as describe_contention
-from zappa_eager.report import PHASES
+from zappa_eager.runtime.report import PHASES
 
 VARIANT_TITLES = {"slim_off": "slim_handler off", "slim_on": "slim_handler on"}
 MAX_ERRORS = 10

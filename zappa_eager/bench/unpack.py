@@ -68,7 +68,7 @@ if side == "upstream":
     handler.load_remote_project_archive(url)
     elapsed = time.perf_counter() - start
 else:
-    from zappa_eager.archive import install_project_archive, s3_opener
+    from zappa_eager.runtime.archive import install_project_archive, s3_opener
 
     start = time.perf_counter()
     result = install_project_archive(url, project, open_archive=s3_opener(session))
@@ -92,7 +92,7 @@ def archive_stats(archive: Path) -> tuple[int, int]:
 
 def tree_stats(folder: Path) -> tuple[int, int]:
     """Regular files and total bytes under ``folder`` (our completion marker not counted)."""
-    from zappa_eager.archive import MARKER_NAME
+    from zappa_eager.runtime.archive import MARKER_NAME
 
     files = size = 0
     for root, _dirs, names in os.walk(folder):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zappa_eager.coldstarts.records import SUCCESS, EagerInit, InitReportLine, Invocation, Record
-from zappa_eager.report import PHASES
+from zappa_eager.runtime.report import PHASES
 
 #: The percentiles every distribution reports, besides p50 (the median) and max.
 PERCENTILES: tuple[int, ...] = (95, 99)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from zappa_eager.bench.chart import MODE_COLORS, PERCENTILE_LINES, PHASE_COLORS
 from zappa_eager.bench.table import fmt_ms
-from zappa_eager.report import PHASES
+from zappa_eager.runtime.report import PHASES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -4,7 +4,7 @@ Lambda writes one REPORT per invocation, in the text log format
 (``REPORT RequestId: ...\\tDuration: 1.23 ms\\t...\\tInit Duration: 300.00 ms``) or, in the
 JSON log format, as a ``platform.report`` record; an ``INIT_REPORT`` / ``platform.initReport``
 when an INIT failed or timed out; zappa-eager's handler adds its init report (an EMF document
-with a ``zappa_eager_init`` key, see ``zappa_eager.report``). The log stream name carries the
+with a ``zappa_eager_init`` key, see ``zappa_eager.runtime.report``). The log stream name carries the
 function version: ``2026/12/01/[12]0a1b...``. Everything else in the log group is ignored.
 """
 
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from zappa_eager.report import PHASES, REPORT_KEY
+from zappa_eager.runtime.report import PHASES, REPORT_KEY
 
 #: The version in a Lambda log stream name: ``YYYY/MM/DD/[VERSION]hex``.
 _STREAM_VERSION = re.compile(r"\[([^\]]+)\]")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zappa_eager.bench.table import fmt_ms, fmt_ratio, grid
-from zappa_eager.report import PHASES
+from zappa_eager.runtime.report import PHASES
 
 
 def _rate(value: float | None) -> str:

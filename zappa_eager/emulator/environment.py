@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from zappa_eager.report import parse_report_lines
+from zappa_eager.runtime.report import parse_report_lines
 
 from . import platform_log
 from .config import FunctionConfig, InitType, Launch, check_user_env, init_type_of

@@ -296,4 +296,5 @@ def http(kind: str, method: str = "GET", path: str = "/", query: QueryLike = Non
         builder = HTTP_KINDS[kind]
     except KeyError:
         raise ValueError(f"unknown event kind {kind!r}; one of {', '.join(HTTP_KINDS)}") from None
-    return builder(method, path, query, headers, body, **options)  # type: ignore[operator]
+    built: dict[str, Any] = builder(method, path, query, headers, body, **options)  # type: ignore[operator]
+    return built

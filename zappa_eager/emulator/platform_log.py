@@ -2,7 +2,7 @@
 
 The benchmark reads the same REPORT lines it would read from CloudWatch Logs, so the format
 follows Lambda's: tab-separated ``Name: value unit`` fields after ``REPORT RequestId: <id>``.
-(Not to be confused with ``zappa_eager.report``, the init report our handler prints.)
+(Not to be confused with ``zappa_eager.runtime.report``, the init report our handler prints.)
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from zappa_eager.packaging.runtime_files import runtime_modules
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: requirements.txt and the metadata still apply
-    tomllib = None  # type: ignore[assignment]
+    tomllib = None
 
 #: What ``zappa.handler`` and the modules it imports need at run time (zappa.utilities imports
 #: boto3, botocore and durationpy; zappa.middleware and the WSGI path werkzeug; requests is

@@ -12,9 +12,9 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from zappa_eager.contract import snap_start_enabled
+from zappa_eager.runtime.contract import snap_start_enabled
 from zappa_eager.settings_keys import unknown_key_fix
 
 T = TypeVar("T")
@@ -44,12 +44,12 @@ class _Collector:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    def run(self, check: Callable[[], T], default: Any) -> T:
+    def run(self, check: Callable[[], T], default: object) -> T:
         try:
             return check()
         except ProvisionedConcurrencyError as exc:
             self.messages += exc.messages
-            return default
+            return cast(T, default)  # the caller's stand-in of the checked type (an empty tuple...)
 
     def raise_any(self) -> None:
         if self.messages:

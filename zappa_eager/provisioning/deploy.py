@@ -14,7 +14,7 @@ import contextlib
 import functools
 import io
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 from botocore.exceptions import ClientError
@@ -79,12 +79,12 @@ class ProvisionedConcurrency:
     @property
     def lambda_client(self) -> LambdaClient:
         """Upstream's Lambda client (its session: endpoint overrides apply)."""
-        return self.zappa.lambda_client
+        return cast("LambdaClient", self.zappa.lambda_client)  # upstream is untyped
 
     @functools.cached_property
     def autoscaling(self) -> ApplicationAutoScalingClient:
         """The Application Auto Scaling client, made through upstream's session (endpoint overrides apply)."""
-        return self.zappa.boto_client("application-autoscaling")
+        return cast("ApplicationAutoScalingClient", self.zappa.boto_client("application-autoscaling"))
 
     def routing(self) -> contextlib.AbstractContextManager[None]:
         return route_callers_to_alias(self.zappa, PC_ALIAS)

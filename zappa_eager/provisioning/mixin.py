@@ -32,7 +32,7 @@ else:
 _OWNED_OVERRIDES = "_pc_owned_overrides"
 
 
-class ProvisionedConcurrencyMixin(_CLIBase):
+class ProvisionedConcurrencyMixin(_CLIBase):  # type: ignore[misc]  # zappa ships no types: ZappaCLI is Any
     """Cooperative overrides of ``ZappaCLI``: every method calls ``super()``; place it before ``ZappaCLI``."""
 
     #: The stage's provisioned concurrency and its steps; None when the stage does not set it.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from zappa_eager.provisioning.routing import PC_ALIAS
 
@@ -124,7 +124,7 @@ class Target:
 
     @property
     def lambda_client(self) -> LambdaClient:
-        return self.zappa.lambda_client
+        return cast("LambdaClient", self.zappa.lambda_client)  # upstream is untyped
 
     @property
     def events_client(self) -> Any:
@@ -132,7 +132,7 @@ class Target:
 
     @cached_property
     def autoscaling(self) -> ApplicationAutoScalingClient:
-        return self.zappa.boto_client("application-autoscaling")
+        return cast("ApplicationAutoScalingClient", self.zappa.boto_client("application-autoscaling"))
 
     @cached_property
     def cloudwatch(self) -> Any:

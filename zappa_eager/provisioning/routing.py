@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from botocore.exceptions import ClientError
@@ -76,7 +76,7 @@ class AliasRouting:
 
     @property
     def lambda_client(self) -> LambdaClient:
-        return self.zappa.lambda_client
+        return cast("LambdaClient", self.zappa.lambda_client)  # upstream is untyped
 
     def alias_arn(self, arn: str) -> str:
         return str(self.zappa._get_qualified_lambda_arn(unqualified_arn(arn), self.alias))

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from zappa_eager.report import FAILED, REDIRECTED, WARMED, WarmupResult
+from zappa_eager.runtime.report import FAILED, REDIRECTED, WARMED, WarmupResult
 
 #: Marks a warm-up request for logs and metrics. Any client can send it: never trust it.
 WARMUP_HEADER = "X-Zappa-Eager-Warmup"

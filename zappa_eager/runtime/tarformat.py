@@ -1,7 +1,7 @@
 """The tar format as the unpacker reads it (ustar, GNU long names, pax), the member checks, the errors.
 
 ``read_members`` walks the headers of an inflated tar stream and hands each member to a sink
-(``zappa_eager.unpack``'s unpacker), which reads the member's data itself. Names and links are
+(``zappa_eager.runtime.unpack``'s unpacker), which reads the member's data itself. Names and links are
 checked here, from the header alone, before anything of a member is written. Runtime module:
 standard library only.
 """

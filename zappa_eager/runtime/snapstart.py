@@ -20,10 +20,10 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from zappa_eager.report import InitReport
+from zappa_eager.runtime.report import InitReport
 
 if TYPE_CHECKING:
-    from zappa_eager.boot import EagerRuntime
+    from zappa_eager.runtime.boot import EagerRuntime
 
 
 def close_django_connections() -> int:

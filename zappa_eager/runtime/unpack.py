@@ -13,8 +13,8 @@ unpack is bound by zlib's inflate and they cost little.
 The gzip trailer (CRC32 and length) is verified by zlib before success is reported, so a
 cut or corrupted stream always raises. Runtime module: standard library only.
 
-The stages live in three modules: ``zappa_eager.gzstream`` (reader and inflater threads, the
-inflated stream), ``zappa_eager.tarformat`` (headers, checks, errors) and this one (the
+The stages live in three modules: ``zappa_eager.runtime.gzstream`` (reader and inflater threads, the
+inflated stream), ``zappa_eager.runtime.tarformat`` (headers, checks, errors) and this one (the
 writers, the member bookkeeping, ``unpack``).
 """
 
@@ -25,7 +25,7 @@ import posixpath
 import threading
 from typing import IO
 
-from zappa_eager.gzstream import (
+from zappa_eager.runtime.gzstream import (
     END,
     INFLATE_MAX,
     Channel,
@@ -35,7 +35,7 @@ from zappa_eager.gzstream import (
     read_body,
     write_all,
 )
-from zappa_eager.tarformat import (
+from zappa_eager.runtime.tarformat import (
     BLOCK,
     EXTENDED_MAX,
     ArchiveError,

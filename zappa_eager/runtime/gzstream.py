@@ -16,7 +16,7 @@ import threading
 import zlib
 from typing import IO, Final, Generic, Literal, TypeVar
 
-from zappa_eager.tarformat import CorruptArchive, Data
+from zappa_eager.runtime.tarformat import CorruptArchive, Data
 
 INFLATE_MAX = 1 << 18  # most decompressed bytes per piece (bounds memory on highly compressible data)
 

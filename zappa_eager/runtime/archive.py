@@ -6,7 +6,7 @@ half-written tree that later inits import from. Here the archive is unpacked int
 sibling temporary folder, a completion marker is written last, and the folder is renamed
 into place only when complete (``rename`` is atomic on one file system). Members that
 would write outside the project folder are rejected before anything of them is written.
-The unpacking itself (download, gunzip and writes overlapped) is ``zappa_eager.unpack``.
+The unpacking itself (download, gunzip and writes overlapped) is ``zappa_eager.runtime.unpack``.
 
 Every S3 read is bounded: the client connects within ``CONNECT_TIMEOUT_S`` and gives up on a
 stream that sends nothing for ``READ_TIMEOUT_S``, and the SDK does not retry on its own; this
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from zappa_eager.unpack import ArchiveError, CorruptArchive, UnsafeArchiveMember, unpack
+from zappa_eager.runtime.unpack import ArchiveError, CorruptArchive, UnsafeArchiveMember, unpack
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -204,7 +204,7 @@ def install_project_archive(
 
     A complete folder from this environment's earlier init (same archive URL) is reused;
     anything else at that path is treated as incomplete and replaced. ``writers`` is the
-    number of file-writing threads (``None``: ``zappa_eager.unpack.DEFAULT_WRITERS``).
+    number of file-writing threads (``None``: ``zappa_eager.runtime.unpack.DEFAULT_WRITERS``).
     """
     bucket, key = parse_s3_url(archive_url)
     tmp_root = tmp_root or tempfile.gettempdir()

@@ -7,7 +7,7 @@ We compose around upstream's ``LambdaHandler`` (a subclass overriding the two lo
 time or harden) instead of copying it, so its request path stays exactly upstream's.
 A failed build follows ``eager_init_on_error`` (``plan_for_failure``): fail INIT, stay lazy, or
 give the environment back to Lambda when this process can never build the app. The eager keys
-of the generated settings are read once, through ``zappa_eager.contract``.
+of the generated settings are read once, through ``zappa_eager.runtime.contract``.
 
 Runtime module: imports the standard library, ``zappa.handler`` and our runtime modules.
 """
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import zappa.handler as upstream
 
-from zappa_eager.archive import install_project_archive, s3_opener
-from zappa_eager.contract import (
+from zappa_eager.runtime.archive import install_project_archive, s3_opener
+from zappa_eager.runtime.contract import (
     ON_ERROR_AUTO,
     ON_ERROR_LAZY,
     ON_ERROR_RAISE,
@@ -36,9 +36,9 @@ from zappa_eager.contract import (
     WARMUP_SKIP,
     GeneratedSettings,
 )
-from zappa_eager.prime import prime_runtime
-from zappa_eager.report import InitReport, PhaseTimer, WarmupResult
-from zappa_eager.warmup import run_warmup, warmup_host
+from zappa_eager.runtime.prime import prime_runtime
+from zappa_eager.runtime.report import InitReport, PhaseTimer, WarmupResult
+from zappa_eager.runtime.warmup import run_warmup, warmup_host
 
 if TYPE_CHECKING:  # zappa ships no type hints: upstream's LambdaHandler as far as this package uses it
     from boto3.session import Session
@@ -259,7 +259,7 @@ class EagerRuntime:
             notes.extend(prime_runtime(event))
         report = self._finish(timer, started, event, ok=True, error=None, warm=warm_results, notes=notes)
         if self.generated.snap_start and event == "init":
-            from zappa_eager.snapstart import register_hooks
+            from zappa_eager.runtime.snapstart import register_hooks
 
             register_hooks(self)
         return report

@@ -15,7 +15,7 @@ from typing import Any  # noqa: E402
 
 from zappa.handler import LambdaHandler  # noqa: E402
 
-from zappa_eager.boot import EagerRuntime  # noqa: E402
+from zappa_eager.runtime.boot import EagerRuntime  # noqa: E402
 
 runtime = EagerRuntime()
 runtime.boot(started=_IMPORT_STARTED)
