@@ -21,9 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "django_app"
 ALLOW_ENV = "ZAPPA_EAGER_ALLOW_MISSING_PYTHON"
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
-#: The e2e tests the Python 3.12 cell runs: the bench smoke test and SnapStart (3.12+ only). The demo (9 min)
+#: The e2e tests the Python 3.12 cell runs: the bench smoke test and SnapStart (3.12+ only). The demo (8 min)
 #: runs in the default cell only, to keep CI well inside its 90 minutes on 2 cores.
 E2E_312 = ["tests/test_bench_e2e.py", "tests/test_snapstart.py"]
+#: The default cell's e2e step leaves out what another cell runs anyway (the bench smoke test: 5 min).
+E2E_ELSEWHERE = ["tests/test_bench_e2e.py"]
+#: The suite without e2e runs in parallel workers (pytest-xdist), one per CPU, at most 4; the e2e tests
+#: run one at a time: they use every CPU themselves (the bench, the demo) and their subprocesses share ports.
+PARALLEL = ["-n", "auto", "--maxprocesses", "4"]
 
 USAGE = f"""\
 usage: scripts/test [--default-only | --matrix-only] [--cell NAME]... [--allow-missing-python] [--list]
@@ -31,8 +36,9 @@ usage: scripts/test [--default-only | --matrix-only] [--cell NAME]... [--allow-m
 
 Runs the README's test command: the default cell, then the matrix cells, then a summary table.
   default            the default interpreter (PYTHON, else python3) in .venv with Django 5.2 LTS:
-                     ruff, mypy, the example app's tests and the whole suite (e2e included);
-                     pytest args given here apply to this suite only, e.g. -m "not e2e"
+                     ruff, mypy, the example app's tests and the suite: without e2e in parallel
+                     workers, then e2e one at a time (the bench smoke test runs in py3.12 only);
+                     pytest args given here replace that with one run, e.g. -m "not e2e"
   py3.12-django6.1   the suite without e2e, the example app's tests, and the e2e bench and
                      SnapStart tests (the stage runtime follows the interpreter: python3.12)
   py3.13-django6.0   the suite without e2e, the example app's tests, and the SnapStart e2e test
@@ -110,15 +116,23 @@ def suite_step(label: str, *args: str) -> Step:
     return Step(label, ("{bin}/python", *PYTEST, *args))
 
 
+def default_suite(pytest_args: list[str]) -> tuple[Step, ...]:
+    """The whole suite: without e2e in parallel, then e2e one at a time; given pytest args, one step with them."""
+    if pytest_args:
+        return (suite_step(f"zappa-eager suite ({' '.join(pytest_args)})", *pytest_args),)
+    elsewhere = [f"--ignore={path}" for path in E2E_ELSEWHERE]
+    return (suite_step("zappa-eager suite, not e2e (parallel)", "-m", "not e2e", *PARALLEL),
+            suite_step("zappa-eager suite, e2e (bench smoke: py3.12 cell)", "-m", "e2e", *elsewhere))
+
+
 def cells(pytest_args: list[str]) -> list[Cell]:
-    non_e2e = suite_step("zappa-eager suite, not e2e", "-m", "not e2e")
+    non_e2e = suite_step("zappa-eager suite, not e2e (parallel)", "-m", "not e2e", *PARALLEL)
     return [
         Cell("default", None, "5.2", (
             Step("ruff", ("{bin}/ruff", "check", "."), pytest=False),
             Step("mypy", ("{bin}/mypy",), pytest=False),
             example_step(),
-            suite_step("zappa-eager suite" + (f" ({' '.join(pytest_args)})" if pytest_args else ", all"),
-                       *pytest_args),
+            *default_suite(pytest_args),
         )),
         Cell("py3.12-django6.1", "3.12", "6.1", (
             example_step(), non_e2e, suite_step("e2e: bench, SnapStart", *E2E_312))),

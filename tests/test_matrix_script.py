@@ -119,3 +119,27 @@ def test_counts_come_from_pytests_junit_report(tmp_path: Path) -> None:
                     "test_sample.py"], cwd=tmp_path, capture_output=True, check=False)
     assert driver.junit_counts(report) == (2, 2, 1)  # passed, failed (a failure and an error), skipped
     assert driver.junit_counts(tmp_path / "absent.xml") is None
+
+
+def test_every_e2e_test_file_runs_in_some_cell() -> None:
+    """The default cell leaves e2e files to other cells only when a required cell runs them."""
+    driver = load_driver()
+    steps = [(cell, step) for cell in driver.cells([]) if not cell.optional for step in cell.steps]
+    ignored = {arg.removeprefix("--ignore=") for cell, step in steps if cell.name == "default"
+               for arg in step.argv if arg.startswith("--ignore=")}
+    assert ignored == set(driver.E2E_ELSEWHERE)
+    for path in ignored:
+        elsewhere = [cell.name for cell, step in steps if cell.name != "default" and path in step.argv]
+        assert elsewhere, f"{path} is left out of the default cell but no other required cell runs it"
+
+
+def test_the_suite_without_e2e_runs_in_parallel_and_e2e_does_not() -> None:
+    driver = load_driver()
+    for cell in driver.cells([]):
+        for step in cell.steps:
+            if "not e2e" in step.argv:
+                assert "-n" in step.argv, (cell.name, step.label)
+            elif "-m" in step.argv or any(a.startswith("tests/test_") for a in step.argv):
+                assert "-n" not in step.argv, (cell.name, step.label)
+    given = driver.cells(["-k", "settings"])[0].steps
+    assert [s.argv[-2:] for s in given if s.pytest and s.cwd == REPO] == [("-k", "settings")]

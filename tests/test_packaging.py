@@ -71,6 +71,27 @@ def zappa(venv: Path, project: Path, *args: str, check: bool = True) -> subproce
                           capture_output=True, text=True, check=check, timeout=900)
 
 
+class Packages:
+    """`zappa package STAGE` run once per stage and virtualenv; the tests read the same zip (a package build
+    is the slow part of this module: each test asserting on its own copy would build the same zip again)."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.built: dict[tuple[Path, str], tuple[Path, subprocess.CompletedProcess[str]]] = {}
+
+    def __call__(self, venv: Path, stage: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+        key = (venv, stage)
+        if key not in self.built:
+            output = self.project / f"{stage}-{len(self.built)}.zip"
+            self.built[key] = output, zappa(venv, self.project, "package", stage, "-o", output.name)
+        return self.built[key]
+
+
+@pytest.fixture(scope="module")
+def packaged(project: Path) -> Packages:
+    return Packages(project)
+
+
 def test_zappa_on_path_is_zappa_eager(fresh_venv: Path, project: Path) -> None:
     assert shutil.which("zappa", path=venv_env(fresh_venv)["PATH"]) == str(fresh_venv / "bin" / "zappa")
     out = zappa(fresh_venv, project, "--version").stdout
@@ -79,9 +100,9 @@ def test_zappa_on_path_is_zappa_eager(fresh_venv: Path, project: Path) -> None:
     assert alias.stdout == out
 
 
-def test_package_puts_the_eager_handler_and_settings_in_the_zip(fresh_venv: Path, project: Path) -> None:
-    zappa(fresh_venv, project, "package", "dev", "-o", "dev.zip")
-    with zipfile.ZipFile(project / "dev.zip") as package:
+def test_package_puts_the_eager_handler_and_settings_in_the_zip(fresh_venv: Path, packaged: Packages) -> None:
+    dev_zip, _ = packaged(fresh_venv, "dev")
+    with zipfile.ZipFile(dev_zip) as package:
         names = set(package.namelist())
         handler = package.read("handler.py")
         settings = package.read("zappa_settings.py").decode()
@@ -92,11 +113,11 @@ def test_package_puts_the_eager_handler_and_settings_in_the_zip(fresh_venv: Path
     assert "'path': '/healthz'" in settings
 
 
-def test_packaged_zip_boots_eagerly_in_an_isolated_interpreter(fresh_venv: Path, project: Path,
+def test_packaged_zip_boots_eagerly_in_an_isolated_interpreter(fresh_venv: Path, packaged: Packages,
                                                                tmp_path: Path) -> None:
-    zappa(fresh_venv, project, "package", "dev", "-o", "boot.zip")
+    dev_zip, _ = packaged(fresh_venv, "dev")
     task = tmp_path / "task"
-    with zipfile.ZipFile(project / "boot.zip") as package:
+    with zipfile.ZipFile(dev_zip) as package:
         package.extractall(task)
     script = (
         "import sys; sys.path.insert(0, '.'); import handler, zappa.handler as u; "
@@ -110,23 +131,24 @@ def test_packaged_zip_boots_eagerly_in_an_isolated_interpreter(fresh_venv: Path,
     assert "warmup=[GET /healthz -> 200 warmed] x2" in proc.stdout
 
 
-def test_eager_init_false_packages_upstreams_handler_unmodified(fresh_venv: Path, project: Path) -> None:
-    zappa(fresh_venv, project, "package", "lazy", "-o", "lazy.zip")
+def test_eager_init_false_packages_upstreams_handler_unmodified(fresh_venv: Path, packaged: Packages) -> None:
+    lazy_zip, _ = packaged(fresh_venv, "lazy")
     upstream = subprocess.run(
         [str(fresh_venv / "bin" / "python"), "-c", "import zappa.handler as h; print(h.__file__)"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
-    with zipfile.ZipFile(project / "lazy.zip") as package:
+    with zipfile.ZipFile(lazy_zip) as package:
         assert package.read("handler.py") == Path(upstream).read_bytes()
         assert "EAGER_INIT" not in package.read("zappa_settings.py").decode()
 
 
-def test_slim_handler_zip_has_our_handler_and_runtime(fresh_venv: Path, project: Path, tmp_path: Path) -> None:
-    result = zappa(fresh_venv, project, "package", "slim", "-o", "slim_handler.zip")
+def test_slim_handler_zip_has_our_handler_and_runtime(fresh_venv: Path, project: Path, packaged: Packages,
+                                                      tmp_path: Path) -> None:
+    slim_zip, result = packaged(fresh_venv, "slim")
     assert "Package created" in result.stdout
     # use_precompiled_packages: false holds for the handler zip too (upstream looks each package up on PyPI there).
     assert "manylinux wheel" not in result.stdout + result.stderr
-    with zipfile.ZipFile(project / "slim_handler.zip") as package:
+    with zipfile.ZipFile(slim_zip) as package:
         assert package.read("handler.py") == HANDLER.read_bytes()
         settings = package.read("zappa_settings.py").decode()
         assert "SLIM_HANDLER=True" in settings and "EAGER_INIT=True" in settings
@@ -176,15 +198,15 @@ def compiled_on_import(task: Path, tmp_path: Path) -> tuple[int, str]:
     return int(line.split()[1]), line
 
 
-def test_package_has_valid_bytecode_and_no_tooling(fresh_venv: Path, project: Path, tmp_path: Path) -> None:
+def test_package_has_valid_bytecode_and_no_tooling(fresh_venv: Path, packaged: Packages, tmp_path: Path) -> None:
     from zappa_eager.packaging.facts import describe_package
 
-    result = zappa(fresh_venv, project, "package", "dev", "-o", "lean.zip")
+    lean_zip, result = packaged(fresh_venv, "dev")
     assert "zappa-eager: lean package: left out" in result.stdout and "troposphere" in result.stdout
     assert "zappa-eager: bytecode: compiled" in result.stdout
-    facts = describe_package(project / "lean.zip")
+    facts = describe_package(lean_zip)
     assert facts.bytecode.state == "valid", facts.bytecode.as_dict()
-    with zipfile.ZipFile(project / "lean.zip") as package:
+    with zipfile.ZipFile(lean_zip) as package:
         names = package.namelist()
         package.extractall(tmp_path / "task")
     assert not [n for n in names if n.startswith(TOOLING_FILES)]
@@ -194,46 +216,45 @@ def test_package_has_valid_bytecode_and_no_tooling(fresh_venv: Path, project: Pa
     assert count == 0, line
 
 
-def test_upstream_package_ships_stale_bytecode_that_is_recompiled(fresh_venv: Path, project: Path,
-                                                                   tmp_path: Path) -> None:
+def test_upstream_package_ships_stale_bytecode_that_is_recompiled(fresh_venv: Path, packaged: Packages) -> None:
     """The baseline the bytecode step fixes: upstream's copies drop mtimes, so every shipped pyc is stale."""
     from zappa_eager.packaging.facts import describe_package
 
-    zappa(fresh_venv, project, "package", "lazy", "-o", "upstream.zip")
-    facts = describe_package(project / "upstream.zip")
+    upstream_zip, _ = packaged(fresh_venv, "lazy")
+    facts = describe_package(upstream_zip)
     assert facts.bytecode.state in ("stale", "partial", "none") and facts.bytecode.stale > 100
-    with zipfile.ZipFile(project / "upstream.zip") as package:
+    with zipfile.ZipFile(upstream_zip) as package:
         assert any(n.startswith("troposphere/") for n in package.namelist())
 
 
-def test_slim_archive_and_handler_zip_have_valid_bytecode(fresh_venv: Path, project: Path) -> None:
+def test_slim_archive_and_handler_zip_have_valid_bytecode(fresh_venv: Path, project: Path,
+                                                          packaged: Packages) -> None:
     from zappa_eager.packaging.facts import describe_package
 
-    zappa(fresh_venv, project, "package", "slim", "-o", "slim_lean.zip")
+    slim_zip, _ = packaged(fresh_venv, "slim")
     tarball = sorted(project.glob("djsite-slim-*.tar.gz"))[-1]
-    facts = describe_package(project / "slim_lean.zip", tarball)
+    facts = describe_package(slim_zip, tarball)
     assert facts.bytecode.state == "valid", facts.bytecode.as_dict()
-    with zipfile.ZipFile(project / "slim_lean.zip") as package:
+    with zipfile.ZipFile(slim_zip) as package:
         assert not [n for n in package.namelist() if n.startswith(TOOLING_FILES)]
     with tarfile.open(tarball) as archive:
         assert f"djsite/__pycache__/settings.{sys.implementation.cache_tag}.pyc" in archive.getnames()
 
 
 def test_package_built_beside_the_bench_tooling_is_no_larger_than_upstreams_without_it(
-    fresh_venv: Path, project: Path
+    fresh_venv: Path, packaged: Packages
 ) -> None:
     """This interpreter's virtualenv has zappa-eager[bench,dev] (moto, matplotlib, awslambdaric, ...)."""
-    dev_venv = Path(sys.prefix)
-    result = zappa(dev_venv, project, "package", "dev", "-o", "with-tooling.zip")
+    with_tooling, result = packaged(Path(sys.prefix), "dev")
     assert "moto" in result.stdout and "matplotlib" in result.stdout
-    zappa(fresh_venv, project, "package", "lazy", "-o", "upstream-no-tooling.zip")
-    with zipfile.ZipFile(project / "with-tooling.zip") as package:
+    upstream_zip, _ = packaged(fresh_venv, "lazy")
+    with zipfile.ZipFile(with_tooling) as package:
         names = package.namelist()
         unzipped = sum(i.file_size for i in package.infolist())
-    with zipfile.ZipFile(project / "upstream-no-tooling.zip") as package:
+    with zipfile.ZipFile(upstream_zip) as package:
         upstream_unzipped = sum(i.file_size for i in package.infolist())
     assert not [n for n in names if n.startswith(TOOLING_FILES)]
-    assert (project / "with-tooling.zip").stat().st_size <= (project / "upstream-no-tooling.zip").stat().st_size
+    assert with_tooling.stat().st_size <= upstream_zip.stat().st_size
     assert unzipped <= upstream_unzipped
 
 
