@@ -2,7 +2,8 @@
 
 The runtime's behaviour for each value is tested through real INITs in test_boot.py,
 test_on_error.py and test_snapstart.py; here, the contract itself: the round trip, what an
-absent or unknown key means, and the one ``snap_start`` check.
+absent or unknown key means, and the one ``snap_start`` check. The rest of the runtime's contract
+(the INIT type, phases, warm-up outcomes, the Lambda context) is tested in test_runtime_contract.py.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """No import cycle inside ``zappa_eager``: each module can be read, and imported, after what it imports.
 
 The graph is built from the source (``ast``), not by importing, so a cycle fails here even when
-import order happens to hide it. Edges are the imports a module runs when it is loaded:
-statements at module level, including those under ``if``/``try`` and ``if TYPE_CHECKING:`` (a
-type-only cycle still ties two modules together). Imports inside a function or method body
-are left out: they run later, on demand, and are the usual way to keep a heavy tooling
-dependency off the import path (e.g. ``cli.handle`` importing ``bench``). An edge goes to the
-module named; ``from pkg import name`` goes to ``pkg.name`` when that is a submodule, else to
-``pkg``. The implicit import of parent packages (``a.b.c`` loads ``a.b``) is not an edge.
+import order happens to hide it. Every import statement is an edge, wherever it is: at module
+level, under ``if``/``try`` and ``if TYPE_CHECKING:`` (a type-only cycle still ties two modules
+together), and inside function and method bodies (deferring an import keeps it off the load
+path, it does not untie the two modules). A name resolved at run time is not an import:
+``cli.EXTRA_COMMANDS`` holds ``"module:function"`` strings and each command gets the CLI passed
+in. An edge goes to the module named; ``from pkg import name`` goes to ``pkg.name`` when that is
+a submodule, else to ``pkg``. The implicit import of parent packages (``a.b.c`` loads ``a.b``)
+is not an edge.
 """
 
 from __future__ import annotations
@@ -31,16 +32,11 @@ def all_modules() -> dict[str, Path]:
     return {module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
 
 
-def load_time_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Import statements run when the module is loaded: everything outside function bodies."""
-    todo: list[ast.AST] = list(tree.body)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            continue
+def all_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement of a module, at any level (module, class, function, ``TYPE_CHECKING``)."""
+    for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
-        todo.extend(ast.iter_child_nodes(node))
 
 
 def resolve(module: str, path: Path, node: ast.Import | ast.ImportFrom, modules: dict[str, Path]) -> set[str]:
@@ -68,7 +64,7 @@ def import_graph() -> dict[str, set[str]]:
     for module, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         edges: set[str] = set()
-        for node in load_time_imports(tree):
+        for node in all_imports(tree):
             edges |= resolve(module, path, node, modules)
         edges.discard(module)
         graph[module] = edges
@@ -118,11 +114,21 @@ def test_no_import_cycle_inside_the_package() -> None:
 
 
 def test_the_graph_sees_the_package() -> None:
-    """The walk finds real edges (so an empty cycle list is not an empty graph)."""
+    """The walk finds real edges (so an empty cycle list is not an empty graph), function-level ones too."""
     graph = import_graph()
     assert "zappa_eager.runtime.boot" in graph["zappa_eager.runtime.handler"]
     assert "zappa_eager.runtime.archive" in graph["zappa_eager.runtime.boot"]
     assert "zappa_eager.provisioning" in graph["zappa_eager.cli"]
+    assert "zappa_eager.bench.command" in graph["zappa_eager.bench"]  # inside run_bench_command
+
+
+def test_the_bench_gets_the_cli_passed_in() -> None:
+    """``zappa bench`` runs with the CLI it is handed (``bench.stagecli.StageCLI``): no bench module imports it."""
+    graph = import_graph()
+    importers = sorted(module for module, edges in graph.items()
+                       if module.startswith("zappa_eager.bench") and "zappa_eager.cli" in edges)
+    assert importers == []
+    assert not any(module.startswith("zappa_eager.bench") for module in graph["zappa_eager.cli"])
 
 
 @pytest.mark.parametrize(
@@ -137,15 +143,16 @@ def test_cycle_finder(graph: dict[str, set[str]], expected: list[list[str]]) -> 
     assert find_cycles(graph) == expected
 
 
-def test_type_checking_imports_count_and_function_local_imports_do_not() -> None:
+def test_imports_count_at_every_level() -> None:
     source = (
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from zappa_eager.a import X\n"
         "def f():\n    from zappa_eager.b import Y\n"
         "class C:\n    from zappa_eager import c\n"
+        "class D:\n    def m(self):\n        import zappa_eager.d\n"
     )
-    modules = {"zappa_eager.a": Path("a.py"), "zappa_eager.b": Path("b.py"), "zappa_eager.c": Path("c.py")}
+    modules = {f"zappa_eager.{name}": Path(f"{name}.py") for name in "abcd"}
     found: set[str] = set()
-    for node in load_time_imports(ast.parse(source)):
+    for node in all_imports(ast.parse(source)):
         found |= resolve("zappa_eager.m", Path("m.py"), node, modules)
-    assert found == {"zappa_eager.a", "zappa_eager.c"}
+    assert found == {"zappa_eager.a", "zappa_eager.b", "zappa_eager.c", "zappa_eager.d"}

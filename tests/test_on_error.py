@@ -12,7 +12,18 @@ import pytest
 
 from tests.conftest import base_stage, make_task_root, render_settings, run_probe
 from zappa_eager.runtime.boot import plan_for_failure
-from zappa_eager.runtime.contract import DEFAULT_ON_ERROR, ON_ERROR_CHOICES, GeneratedSettings
+from zappa_eager.runtime.contract import (
+    DEFAULT_ON_ERROR,
+    INIT_ON_DEMAND,
+    INIT_PROVISIONED_CONCURRENCY,
+    INIT_SNAP_START,
+    ON_ERROR_CHOICES,
+    BootEvent,
+    GeneratedSettings,
+    InitType,
+    OnError,
+    Phase,
+)
 from zappa_eager.runtime.report import parse_report_lines
 from zappa_eager.settings import EagerSettingsError, parse_eager_settings
 
@@ -37,7 +48,7 @@ def test_an_unknown_value_names_the_setting_the_value_and_every_choice() -> None
     assert all(f'"{choice}"' in message for choice in ("auto", "lazy", "raise"))
 
 
-PC, SNAP, ON_DEMAND = "provisioned-concurrency", "snap-start", "on-demand"
+PC, SNAP, ON_DEMAND = INIT_PROVISIONED_CONCURRENCY, INIT_SNAP_START, INIT_ON_DEMAND
 
 
 @pytest.mark.parametrize(
@@ -68,8 +79,9 @@ PC, SNAP, ON_DEMAND = "provisioned-concurrency", "snap-start", "on-demand"
         ("lazy", PC, "lazy-rebuild", "app", True, "give-back"),
     ],
 )
-def test_the_policy_table(policy: str, init: str, event: str, phase: str, stuck: bool, action: str) -> None:
-    plan = plan_for_failure(policy, init, event, phase, stuck)
+def test_the_policy_table(policy: OnError, init: InitType, event: BootEvent, phase: Phase, stuck: bool,
+                          action: str) -> None:
+    plan = plan_for_failure(policy=policy, init=init, event=event, phase=phase, stuck=stuck)
     assert plan.action == action
     assert plan.note.startswith(f"eager_init_on_error={policy}: ")
 

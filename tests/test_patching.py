@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from zappa.core import Zappa
 
-from zappa_eager.cli import HANDLER_FILE, EagerZappaCLI
+from zappa_eager.cli import EagerZappaCLI
+from zappa_eager.packaging.runtime_files import HANDLER_FILE
 from zappa_eager.patching import patched
 
 

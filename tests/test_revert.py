@@ -38,7 +38,8 @@ from provisioning_harness import (
     write_settings,
 )
 
-from zappa_eager.cli import HANDLER_FILE, EagerZappaCLI
+from zappa_eager.cli import EagerZappaCLI
+from zappa_eager.packaging.runtime_files import HANDLER_FILE
 from zappa_eager.provisioning import revert_code
 
 AUTOSCALED = {

@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import importlib
 import sys
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as dist_version
@@ -39,7 +38,7 @@ from zappa_eager.packaging.optimize import (
     lean_summary,
     optimize_archive,
 )
-from zappa_eager.packaging.runtime_files import copy_runtime, runtime_sources
+from zappa_eager.packaging.runtime_files import HANDLER_FILE, add_runtime_to_zip, copy_runtime
 from zappa_eager.patching import patched
 from zappa_eager.provisioning import ProvisionedConcurrencyMixin
 from zappa_eager.settings import (
@@ -49,13 +48,9 @@ from zappa_eager.settings import (
     render_settings_lines,
 )
 
-PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
-HANDLER_FILE = PACKAGE_DIR / "runtime" / "handler.py"
-
-
 #: The commands zappa-eager adds to upstream's: name -> (one line of help, "module:function").
 #: Each function takes ``(cli, argv)`` (argv after the command name) and returns the exit status;
-#: its module is imported only when the command runs.
+#: its module is imported only when the command runs, and never imports this one (the CLI is passed in).
 EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("Benchmark the stage's cold starts locally: upstream Zappa versus zappa-eager, side by side.",
               "zappa_eager.bench:run_bench_command"),
@@ -75,22 +70,6 @@ def load_command(name: str) -> Callable[[EagerZappaCLI, list[str]], int]:
 
 def version_string() -> str:
     return f"zappa-eager {zappa_eager.__version__} (extends zappa {dist_version('zappa')})"
-
-
-def add_runtime_to_zip(zip_path: str) -> list[str]:
-    """Add the ``zappa_eager`` runtime modules to a package that lacks them (editable installs)."""
-    added: list[str] = []
-    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as package:
-        present = set(package.namelist())
-        for module, source in runtime_sources():
-            arcname = f"zappa_eager/{module}"
-            if arcname not in present:
-                info = zipfile.ZipInfo(arcname, date_time=(2020, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                package.writestr(info, source.read_bytes())
-                added.append(arcname)
-    return added
 
 
 class EagerZappaCLI(ProvisionedConcurrencyMixin, ZappaCLI):  # type: ignore[misc]

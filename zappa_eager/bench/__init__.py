@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 from click import ClickException
 
 if TYPE_CHECKING:
-    from zappa_eager.cli import EagerZappaCLI
+    from zappa_eager.bench.stagecli import StageCLI
 
 
-def run_bench_command(cli: EagerZappaCLI, argv: list[str]) -> int:
+def run_bench_command(cli: StageCLI, argv: list[str]) -> int:
     """Entry of ``zappa bench STAGE [options]`` (``EagerZappaCLI.handle`` dispatches here)."""
     from zappa_eager.bench.command import run
     from zappa_eager.bench.options import parse_options

@@ -33,6 +33,7 @@ from zappa_eager.bench.burst import run_burst
 from zappa_eager.bench.chart import draw_chart
 from zappa_eager.bench.contention import CpuWindow
 from zappa_eager.bench.contention import describe as describe_contention
+from zappa_eager.bench.derive import build_variant
 from zappa_eager.bench.document import ImportProfile, VariantResult, build_document, write_document
 from zappa_eager.bench.environment import BenchEnvironment, plan_environment
 from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_env, open_emulators
@@ -49,7 +50,6 @@ from zappa_eager.bench.table import render_table
 from zappa_eager.bench.variants import (
     Package,
     Variant,
-    build_variant,
     derive_task_roots,
     extra_excludes,
     given_variant,
@@ -62,10 +62,10 @@ from zappa_eager.bench.variants import (
 from zappa_eager.packaging.facts import describe_package
 
 if TYPE_CHECKING:
-    from zappa_eager.cli import EagerZappaCLI
+    from zappa_eager.bench.stagecli import StageCLI
 
 
-def function_spec(cli: EagerZappaCLI, options: BenchOptions, environment: BenchEnvironment) -> FunctionSpec:
+def function_spec(cli: StageCLI, options: BenchOptions, environment: BenchEnvironment) -> FunctionSpec:
     only_url = bool(getattr(cli, "use_function_url", False)) and not getattr(cli, "use_apigateway", True)
     return FunctionSpec(
         name=str(cli.lambda_name),
@@ -78,7 +78,7 @@ def function_spec(cli: EagerZappaCLI, options: BenchOptions, environment: BenchE
     )
 
 
-def cached_variant(cli: EagerZappaCLI, slim: bool, work: Path, exclude: list[str],
+def cached_variant(cli: StageCLI, slim: bool, work: Path, exclude: list[str],
                    packagings: tuple[Packaging, ...], key: str) -> Variant | None:
     """The variant's packages from an earlier run with the same key (``packagecache``), or None."""
     found = packagecache.load(key, work)
@@ -94,7 +94,7 @@ def cached_variant(cli: EagerZappaCLI, slim: bool, work: Path, exclude: list[str
     return Variant(variant_name(slim), slim, packages)
 
 
-def variant_cache_key(cli: EagerZappaCLI, project: Path, skip: list[Path], exclude: list[str], slim: bool,
+def variant_cache_key(cli: StageCLI, project: Path, skip: list[Path], exclude: list[str], slim: bool,
                       packagings: tuple[Packaging, ...]) -> str:
     settings = {"stage": cli.stage_config, "environment": getattr(cli, "environment_variables", None),
                 "exclude": exclude, "eager": dataclasses.asdict(cli.eager)}
@@ -103,7 +103,7 @@ def variant_cache_key(cli: EagerZappaCLI, project: Path, skip: list[Path], exclu
                                   packagings=packagings)
 
 
-def prepare_variants(cli: EagerZappaCLI, options: BenchOptions, project: Path, output: Path, work: Path,
+def prepare_variants(cli: StageCLI, options: BenchOptions, project: Path, output: Path, work: Path,
                      progress: Progress) -> list[Variant]:
     """Package (or take --zip), primary variant first: per variant, one package per packaging the modes need.
 
@@ -210,13 +210,13 @@ def measure_variant(variant: Variant, options: BenchOptions, function: FunctionS
     return result
 
 
-def project_name(cli: EagerZappaCLI, variant: Variant, modes: tuple[Mode, ...]) -> str:
+def project_name(cli: StageCLI, variant: Variant, modes: tuple[Mode, ...]) -> str:
     """The folder name the slim_handler unpacks into (/tmp/<project_name>), as the package's settings say."""
     name = settings_value(variant.settings[modes[0]], "PROJECT_NAME") if variant.settings else None
     return str(name or getattr(cli, "project_name", None) or "project")
 
 
-def prepare_environment(cli: EagerZappaCLI, options: BenchOptions) -> BenchEnvironment:
+def prepare_environment(cli: StageCLI, options: BenchOptions) -> BenchEnvironment:
     """The stage's variables the bench keeps; the CLI bakes only those into every zappa_settings.py it renders."""
     environment = plan_environment(cli.stage_config, options.stage, stage_env=options.stage_env)
     cli.environment_variables = dict(environment.settings_env)  # read by create_package and render_settings
@@ -240,12 +240,12 @@ def terminate_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(cli: EagerZappaCLI, options: BenchOptions) -> int:
+def run(cli: StageCLI, options: BenchOptions) -> int:
     with terminate_cleanly():
         return _run(cli, options)
 
 
-def _run(cli: EagerZappaCLI, options: BenchOptions) -> int:
+def _run(cli: StageCLI, options: BenchOptions) -> int:
     check_prerequisites()  # before anything slow: packaging takes a minute or more
     project = Path.cwd().resolve()
     output = (options.output if options.output.is_absolute() else project / options.output).resolve()

@@ -4,11 +4,12 @@ Each variant is packaged by the CLI's own ``create_package`` as upstream zappa b
 (``eager_init: false``: upstream's handler, no bytecode compile, no lean selection) for the
 ``upstream`` and ``upstream-env`` modes; zappa-eager's package for ``eager`` and
 ``eager+warmup`` is derived from it by the steps ``create_package`` applies with eager init
-on (``derive``) - so what packaging gains shows in the figures, for one packaging's time. Each package
-is unpacked once; every mode's task root is a hard-linked copy of its packaging's tree with
-``handler.py`` (ours, or upstream's own, byte for byte) and ``zappa_settings.py`` (rendered
-by the CLI with the mode's eager settings) written where they differ. ``--zip`` gives one
-package for every mode (the modes then differ only in those two files).
+on (``derive``, which holds ``build_variant``) - so what packaging gains shows in the figures,
+for one packaging's time. Each package is unpacked once; every mode's task root is a
+hard-linked copy of its packaging's tree with ``handler.py`` (ours, or upstream's own, byte
+for byte) and ``zappa_settings.py`` (rendered by the CLI with the mode's eager settings)
+written where they differ. ``--zip`` gives one package for every mode (the modes then differ
+only in those two files).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import py_compile
 import shutil
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,6 @@ from zappa_eager.bench.modes import (
     EAGER_PACKAGING,
     MODE_SPECS,
     PACKAGINGS,
-    UPSTREAM_PACKAGING,
     Mode,
     ModeSpec,
     PackageOrigin,
@@ -38,11 +38,12 @@ from zappa_eager.bench.modes import (
 )
 from zappa_eager.emulator.taskroot import link_or_copy
 from zappa_eager.packaging.facts import PackageFacts, describe_package
+from zappa_eager.packaging.runtime_files import HANDLER_FILE
 from zappa_eager.settings import WarmupRequest, parse_eager_settings
 
 if TYPE_CHECKING:
     from zappa_eager.bench.options import SlimChoice
-    from zappa_eager.cli import EagerZappaCLI
+    from zappa_eager.bench.stagecli import StageCLI
 
 #: ``Package.packaging`` of a package given with ``--zip`` (one package for every mode).
 GIVEN_PACKAGING: PackageOrigin = "given"
@@ -104,7 +105,7 @@ def plan_variants(choice: SlimChoice, stage_slim: bool) -> list[bool]:
 
 
 @contextmanager
-def stage_overrides(cli: EagerZappaCLI, **settings: Any) -> Iterator[None]:
+def stage_overrides(cli: StageCLI, **settings: Any) -> Iterator[None]:
     """Override stage settings through upstream's API, and put the previous overrides back."""
     previous = dict(cli.stage_config_overrides)
     for key, value in settings.items():
@@ -118,7 +119,7 @@ def stage_overrides(cli: EagerZappaCLI, **settings: Any) -> Iterator[None]:
 
 
 @contextmanager
-def eager_settings(cli: EagerZappaCLI, *, enabled: bool,
+def eager_settings(cli: StageCLI, *, enabled: bool,
                    warmup: tuple[WarmupRequest, ...] | None = None) -> Iterator[None]:
     """Swap ``cli.eager`` (which drives the EAGER_* keys of zappa_settings.py) for a while."""
     previous = cli.eager
@@ -132,7 +133,7 @@ def eager_settings(cli: EagerZappaCLI, *, enabled: bool,
 
 
 @contextmanager
-def packaging_settings(cli: EagerZappaCLI, packaging: Packaging) -> Iterator[None]:
+def packaging_settings(cli: StageCLI, packaging: Packaging) -> Iterator[None]:
     """The settings ``create_package`` runs with for one packaging.
 
     ``upstream``: eager init off, and no packaging step even if the stage asks for one
@@ -161,7 +162,7 @@ def extra_excludes(project: Path, *folders: Path) -> list[str]:
     return names
 
 
-def package_overrides(cli: EagerZappaCLI, slim: bool, exclude: Sequence[str] = ()) -> dict[str, Any]:
+def package_overrides(cli: StageCLI, slim: bool, exclude: Sequence[str] = ()) -> dict[str, Any]:
     """The stage settings ``zappa package`` runs with for one variant (our folders excluded)."""
     overrides: dict[str, Any] = {"slim_handler": slim, "delete_local_zip": False}
     if exclude:
@@ -169,7 +170,7 @@ def package_overrides(cli: EagerZappaCLI, slim: bool, exclude: Sequence[str] = (
     return overrides
 
 
-def build_package(cli: EagerZappaCLI, slim: bool, packaging: Packaging, work: Path,
+def build_package(cli: StageCLI, slim: bool, packaging: Packaging, work: Path,
                   exclude: Sequence[str] = ()) -> Package:
     """``zappa package`` for one slim_handler value, as upstream or as zappa-eager builds it, into ``work``.
 
@@ -189,28 +190,6 @@ def build_package(cli: EagerZappaCLI, slim: bool, packaging: Packaging, work: Pa
     shutil.move(str(cli.zip_path), archive)  # upstream writes the tarball into the project folder
     package = Path(cli.handler_path)
     return Package(packaging, package, archive, facts or describe_package(package, archive))
-
-
-def build_variant(cli: EagerZappaCLI, slim: bool, work: Path, exclude: Sequence[str] = (),
-                  packagings: Sequence[Packaging] = PACKAGINGS,
-                  on_built: Callable[[Package], None] = lambda package: None, *, derive: bool = True) -> Variant:
-    """One package per packaging the modes need (``on_built`` after each: they take a while).
-
-    With ``derive`` (the default), when both are needed zappa-eager's package is derived from
-    upstream's by the steps ``create_package`` applies (``derive.derive_eager``): packaged once.
-    """
-    from zappa_eager.bench.derive import derive_eager
-
-    packages: dict[Packaging, Package] = {}
-    for packaging in packagings:
-        if derive and packaging == EAGER_PACKAGING and UPSTREAM_PACKAGING in packages:
-            with stage_overrides(cli, **package_overrides(cli, slim, exclude)):
-                packages[packaging] = derive_eager(cli, packages[UPSTREAM_PACKAGING], slim, work,
-                                                   f"{variant_name(slim)}-{packaging}")
-        else:
-            packages[packaging] = build_package(cli, slim, packaging, work, exclude)
-        on_built(packages[packaging])
-    return Variant(variant_name(slim), slim, packages)
 
 
 def archive_files(archive: Path) -> int:
@@ -242,8 +221,6 @@ def settings_value(text: str, name: str) -> Any:
 def handler_source(eager: bool) -> bytes:
     """Our handler.py, or upstream's own ``zappa/handler.py`` exactly as installed."""
     if eager:
-        from zappa_eager.cli import HANDLER_FILE
-
         return HANDLER_FILE.read_bytes()
     spec = importlib.util.find_spec("zappa.handler")
     if spec is None or spec.origin is None:
@@ -251,7 +228,7 @@ def handler_source(eager: bool) -> bytes:
     return Path(spec.origin).read_bytes()
 
 
-def warmup_requests(cli: EagerZappaCLI, paths: Sequence[str]) -> tuple[WarmupRequest, ...]:
+def warmup_requests(cli: StageCLI, paths: Sequence[str]) -> tuple[WarmupRequest, ...]:
     """The stage's eager_init_warmup, then a GET of each benchmarked path it does not already warm.
 
     ``eager_init_warmup`` is meant for the paths users hit first; the benchmark's ``--path``s
@@ -263,7 +240,7 @@ def warmup_requests(cli: EagerZappaCLI, paths: Sequence[str]) -> tuple[WarmupReq
     return configured + extra
 
 
-def render_settings(cli: EagerZappaCLI, slim: bool, spec: ModeSpec, warmup: tuple[WarmupRequest, ...]) -> str:
+def render_settings(cli: StageCLI, slim: bool, spec: ModeSpec, warmup: tuple[WarmupRequest, ...]) -> str:
     """zappa_settings.py for one mode, through the CLI's own renderer (upstream's + EAGER_* keys)."""
     with stage_overrides(cli, slim_handler=slim), eager_settings(cli, enabled=spec.eager,
                                                                  warmup=warmup if spec.warmup else ()):
@@ -301,7 +278,7 @@ def replace_module(root: Path, name: str, source: bytes) -> bool:
     return True
 
 
-def derive_task_roots(cli: EagerZappaCLI, variant: Variant, modes: Sequence[Mode], warmup: tuple[WarmupRequest, ...],
+def derive_task_roots(cli: StageCLI, variant: Variant, modes: Sequence[Mode], warmup: tuple[WarmupRequest, ...],
                       work: Path) -> None:
     """Unpack each of the variant's packages once and make one task root per mode from its packaging's."""
     bases: dict[PackageOrigin, Path] = {}

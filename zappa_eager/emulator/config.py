@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TextIO
+
+# ``AWS_LAMBDA_INITIALIZATION_TYPE``: how an environment's INIT is started (see :mod:`.lifecycle`). The runtime
+# defines the values; the emulator's modules import them from here.
+from zappa_eager.runtime.contract import INIT_TYPES as INIT_TYPES
+from zappa_eager.runtime.contract import InitType as InitType
 
 from .isolation import Sandbox
-
-#: ``AWS_LAMBDA_INITIALIZATION_TYPE``: how an environment's INIT is started (see :mod:`.lifecycle`).
-InitType = Literal["on-demand", "provisioned-concurrency", "snap-start"]
-INIT_TYPES: tuple[InitType, ...] = ("on-demand", "provisioned-concurrency", "snap-start")
 
 
 def init_type_of(value: str) -> InitType:

@@ -22,8 +22,9 @@ import subprocess
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from zappa_eager.runtime.report import parse_report_lines
 
@@ -41,6 +42,39 @@ __all__ = ["Environment", "EnvironmentBusy", "EnvironmentDead"]
 
 def _trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+
+
+@dataclass
+class _Call:
+    """One invoke's bookkeeping, from :meth:`Environment.invoke` to its result."""
+
+    request_id: str
+    called: float  # perf_counter at invoke(): latency_ms counts from here
+    timeout: float  # the function timeout (or the caller's) in seconds
+    init_ms: float | None = None  # the INIT this invoke waited for, if it reports one
+    restore_ms: float | None = None  # the SnapStart restore this invoke waited for
+    reinit_at: float | None = None  # perf_counter when this invoke started the INIT the init limit cut, again
+    reinit_wall: float | None = None  # time.time() at that moment
+
+    def clock_start(self, invocation: Invocation) -> float:
+        """Where Duration and the timeout count from: the runtime taking the event (or its enqueueing, if it
+        never does); with INIT run again inside this invoke, when that INIT started."""
+        if self.reinit_at is not None:
+            return self.reinit_at
+        return invocation.handed_out_at or invocation.enqueued_at
+
+    def deadline_ms(self) -> int:
+        """Lambda-Runtime-Deadline-Ms: the timeout from now, or from when INIT started again inside this invoke."""
+        start = self.reinit_wall if self.reinit_wall is not None else time.time()
+        return int((start + self.timeout) * 1000)
+
+
+class _Ending(NamedTuple):
+    """How the runtime stood when the wait for the handler ended."""
+
+    exited: bool
+    closed: bool
+    exit_code: int | None
 
 
 class Environment:
@@ -217,47 +251,74 @@ class Environment:
 
     def _invoke(self, event: Any, timeout_s: float | None, client_context: dict[str, Any] | None,
                 cognito_identity: dict[str, Any] | None) -> InvokeResult:
-        called = time.perf_counter()
-        request_id = str(uuid.uuid4())
-        life = self.lifecycle
-        if life.stopped:
+        call = _Call(request_id=str(uuid.uuid4()), called=time.perf_counter(),
+                     timeout=timeout_s if timeout_s is not None else self.config.timeout_s)
+        if self.lifecycle.stopped:
             raise EnvironmentDead(f"{self.name} is stopped")
-        init_ms = restore_ms = None
-        if life.stage is Stage.NEW:
-            life.spawn()
-            life.await_init()
-            if life.init_type == "on-demand" and not life.init_timed_out:
-                init_ms = life.init_duration_ms
-        if life.init_error is not None:
-            return self._failed(request_id, called, life.init_error, "init", init_ms, None)
-        timeout = timeout_s if timeout_s is not None else self.config.timeout_s
-        budget_start: float | None = None  # the clock of an invoke that runs the cut INIT again
-        budget_wall = time.time()
-        if life.stage is Stage.REINIT_PENDING:
-            self._logs.add(platform_log.start_line(request_id, self.config.function_version))
-            budget_start = time.perf_counter()
-            error, init_status = life.reinit(budget_start + timeout)
-            if init_status != "success":
-                return self._reinit_failed(request_id, called, budget_start, timeout, error)
-        if life.init_type == "snap-start" and not life.restored:
-            if life.restore_error is None:
-                restore_ms = life.restore()
-            if life.restore_error is not None:
-                return self._failed(request_id, called, life.restore_error, "restore", init_ms, restore_ms)
-        if not life.alive:
-            raise EnvironmentDead(f"{self.name}: {life.dead_reason or 'runtime exited'}")
-
+        for step in (self._ensure_initialized, self._reinit_inside_invoke, self._restore_snapshot):
+            failed = step(call)
+            if failed is not None:
+                return failed
+        if not self.lifecycle.alive:
+            raise EnvironmentDead(f"{self.name}: {self.lifecycle.dead_reason or 'runtime exited'}")
         invocation = Invocation(
-            request_id=request_id,
+            request_id=call.request_id,
             event=event if isinstance(event, bytes) else json.dumps(event).encode("utf-8"),
-            deadline_ms=int(((budget_wall if budget_start is not None else time.time()) + timeout) * 1000),
+            deadline_ms=call.deadline_ms(),
             function_arn=self.config.function_arn,
             trace_id=_trace_id(),
             client_context=None if client_context is None else json.dumps(client_context),
             cognito_identity=None if cognito_identity is None else json.dumps(cognito_identity),
         )
-        if budget_start is None:
-            self._logs.add(platform_log.start_line(request_id, self.config.function_version))
+        if call.reinit_at is None:  # an invoke that runs INIT again logged its START before that INIT
+            self._logs.add(platform_log.start_line(call.request_id, self.config.function_version))
+        ending = self._wait_for_response(call, invocation)
+        return self._result(call, invocation, ending)
+
+    def _ensure_initialized(self, call: _Call) -> InvokeResult | None:
+        """Run INIT if nobody has yet (an on-demand environment's first invoke); the result if INIT failed.
+
+        Only that first invoke reports the Init Duration, and not when the init limit cut the
+        INIT: then this invoke runs INIT again (:meth:`_reinit_inside_invoke`) and reports none.
+        """
+        life = self.lifecycle
+        if life.stage is Stage.NEW:
+            life.spawn()
+            life.await_init()
+            if life.init_type == "on-demand" and not life.init_timed_out:
+                call.init_ms = life.init_duration_ms
+        if life.init_error is not None:
+            return self._failed(call, life.init_error, "init")
+        return None
+
+    def _reinit_inside_invoke(self, call: _Call) -> InvokeResult | None:
+        """After the init limit cut INIT: run it again, same /tmp, on this invoke's clock; the result if that failed."""
+        life = self.lifecycle
+        if life.stage is not Stage.REINIT_PENDING:
+            return None
+        call.reinit_wall = time.time()
+        self._logs.add(platform_log.start_line(call.request_id, self.config.function_version))
+        started = call.reinit_at = time.perf_counter()
+        error, init_status = life.reinit(started + call.timeout)
+        if init_status == "success":
+            return None
+        return self._reinit_failed(call, started, error)
+
+    def _restore_snapshot(self, call: _Call) -> InvokeResult | None:
+        """SnapStart: restore before the first event (its Restore Duration goes to this invoke); the result if the
+        restore failed (now or on an earlier invoke)."""
+        life = self.lifecycle
+        if life.init_type != "snap-start" or life.restored:
+            return None
+        if life.restore_error is None:
+            call.restore_ms = life.restore()
+        if life.restore_error is not None:
+            return self._failed(call, life.restore_error, "restore")
+        return None
+
+    def _wait_for_response(self, call: _Call, invocation: Invocation) -> _Ending:
+        """Hand the event to the runtime and wait for its answer, its exit, :meth:`stop` or the timeout."""
+        life = self.lifecycle
         state = life.state
         life.begin_invoke()
         with state.cond:
@@ -265,49 +326,55 @@ class Environment:
             state.pending = invocation
             state.cond.notify_all()
             while invocation.outcome is None and not state.exited and not state.closed:
-                # The clock starts when the runtime takes the event (or now, if it never does); with
-                # INIT run again inside this invoke, when that INIT started.
-                clock = budget_start if budget_start is not None else (invocation.handed_out_at
-                                                                         or invocation.enqueued_at)
-                remaining = clock + timeout - time.perf_counter()
+                remaining = call.clock_start(invocation) + call.timeout - time.perf_counter()
                 if remaining <= 0:
                     break
                 state.cond.wait(remaining)
             if state.pending is invocation:
                 state.pending = None
             if invocation.outcome is None:
-                state.inflight.pop(request_id, None)
-            exited, closed, exit_code = state.exited, state.closed, state.exit_code
+                state.inflight.pop(call.request_id, None)
+            return _Ending(exited=state.exited, closed=state.closed, exit_code=state.exit_code)
+
+    def _result(self, call: _Call, invocation: Invocation, ending: _Ending) -> InvokeResult:
+        """The invoke's result, REPORT line and Duration, once the wait for the handler is over."""
         now = time.perf_counter()
         self.invocations += 1
-        started = budget_start if budget_start is not None else (invocation.handed_out_at or invocation.enqueued_at)
-        result = InvokeResult(request_id=request_id, environment=self.name, init_duration_ms=init_ms,
-                              restore_duration_ms=restore_ms, memory_size_mb=self.config.memory_mb,
-                              reinit_duration_ms=life.reinit_duration_ms if budget_start is not None else None,
+        started = call.clock_start(invocation)
+        life = self.lifecycle
+        result = InvokeResult(request_id=call.request_id, environment=self.name, init_duration_ms=call.init_ms,
+                              restore_duration_ms=call.restore_ms, memory_size_mb=self.config.memory_mb,
+                              reinit_duration_ms=life.reinit_duration_ms if call.reinit_at is not None else None,
                               max_memory_mb=life.peak_rss_mb())
-        status: ReportStatus | None = None
+        status = self._outcome(result, invocation, ending, call.timeout, now)
+        result.duration_ms = ((invocation.finished_at or now) - started) * 1000.0
+        self._close_invoke(result, status, call.called)
+        return result
+
+    def _outcome(self, result: InvokeResult, invocation: Invocation, ending: _Ending, timeout: float,
+                 now: float) -> ReportStatus | None:
+        """Fill ``result`` from what the handler (or its end) gave; the REPORT status (None: success)."""
+        life = self.lifecycle
         if invocation.outcome == "response":
             result.raw, result.content_type = invocation.body, invocation.content_type
             result.payload = _parse_json(invocation.body)
             life.end_invoke()
-        elif invocation.outcome == "error":
+            return None
+        if invocation.outcome == "error":
             result.raw, result.content_type = invocation.body, invocation.content_type
             result.error = PostedError(invocation.body, invocation.error_type, now).as_dict()
-            result.payload, result.error_phase, status = result.error, "invoke", "error"
+            result.payload, result.error_phase = result.error, "invoke"
             life.end_invoke()
-        elif closed and not exited:
-            raise EnvironmentDead(f"{self.name} was stopped during invoke {request_id}")
-        elif exited:
-            result.error = exit_error(request_id, exit_code, sandboxed=self._launch.sandbox.isolated)
-            result.payload, result.error_phase, status = result.error, "invoke", "error"
-            life.die(f"runtime exited during invoke ({exit_code})")
-        else:
-            self._timed_out(result, timeout)
-            status = "timeout"
-        finished = invocation.finished_at or now
-        result.duration_ms = (finished - started) * 1000.0
-        self._close_invoke(result, status, called)
-        return result
+            return "error"
+        if ending.closed and not ending.exited:
+            raise EnvironmentDead(f"{self.name} was stopped during invoke {result.request_id}")
+        if ending.exited:
+            result.error = exit_error(result.request_id, ending.exit_code, sandboxed=self._launch.sandbox.isolated)
+            result.payload, result.error_phase = result.error, "invoke"
+            life.die(f"runtime exited during invoke ({ending.exit_code})")
+            return "error"
+        self._timed_out(result, timeout)
+        return "timeout"
 
     def _timed_out(self, result: InvokeResult, timeout: float) -> None:
         """Lambda's "Task timed out": the environment is killed and the invoke fails."""
@@ -318,28 +385,27 @@ class Environment:
                         "errorMessage": f"RequestId: {result.request_id} Error: {message}"}
         result.payload, result.error_phase, result.timed_out = result.error, "invoke", True
 
-    def _reinit_failed(self, request_id: str, called: float, budget_start: float, timeout: float,
-                       error: dict[str, Any] | None) -> InvokeResult:
+    def _reinit_failed(self, call: _Call, started: float, error: dict[str, Any] | None) -> InvokeResult:
         """The invoke whose second INIT failed (init error, runtime exit) or ran out of the function timeout."""
-        result = InvokeResult(request_id=request_id, environment=self.name, memory_size_mb=self.config.memory_mb,
+        result = InvokeResult(request_id=call.request_id, environment=self.name, memory_size_mb=self.config.memory_mb,
                               reinit_duration_ms=self.lifecycle.reinit_duration_ms,
                               max_memory_mb=self.lifecycle.peak_rss_mb())
         if error is None:
-            self._timed_out(result, timeout)
+            self._timed_out(result, call.timeout)
         else:
             result.error, result.payload, result.error_phase = dict(error), dict(error), "init"
-        result.duration_ms = (time.perf_counter() - budget_start) * 1000.0
-        self._close_invoke(result, "timeout" if error is None else "error", called)
+        result.duration_ms = (time.perf_counter() - started) * 1000.0
+        self._close_invoke(result, "timeout" if error is None else "error", call.called)
         return result
 
-    def _failed(self, request_id: str, called: float, error: dict[str, Any], phase: ErrorPhase,
-                init_ms: float | None, restore_ms: float | None) -> InvokeResult:
+    def _failed(self, call: _Call, error: dict[str, Any], phase: ErrorPhase) -> InvokeResult:
         """The result of an invoke that never reached the handler (INIT or restore failed)."""
-        result = InvokeResult(request_id=request_id, environment=self.name, error=dict(error), payload=dict(error),
-                              error_phase=phase, init_duration_ms=init_ms, restore_duration_ms=restore_ms,
-                              memory_size_mb=self.config.memory_mb, max_memory_mb=self.lifecycle.peak_rss_mb())
-        self._logs.add(platform_log.start_line(request_id, self.config.function_version))
-        self._close_invoke(result, "error", called)
+        result = InvokeResult(request_id=call.request_id, environment=self.name, error=dict(error),
+                              payload=dict(error), error_phase=phase, init_duration_ms=call.init_ms,
+                              restore_duration_ms=call.restore_ms, memory_size_mb=self.config.memory_mb,
+                              max_memory_mb=self.lifecycle.peak_rss_mb())
+        self._logs.add(platform_log.start_line(call.request_id, self.config.function_version))
+        self._close_invoke(result, "error", call.called)
         return result
 
     def _close_invoke(self, result: InvokeResult, status: ReportStatus | None, called: float) -> None:

@@ -2,12 +2,14 @@
 
 The folder is the boundary: a module in ``zappa_eager/runtime/`` ships in every package and
 loads in cold starts; everything beside it stays on the developer's machine. A test keeps the
-runtime's imports inside the folder (tests/runtime/test_runtime_imports.py).
+runtime's imports inside the folder (tests/test_runtime_imports.py). ``HANDLER_FILE`` is the
+runtime's ``handler.py``, which packaging puts at the zip root in place of upstream's.
 """
 
 from __future__ import annotations
 
 import shutil
+import zipfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -16,6 +18,8 @@ import zappa_eager
 
 PACKAGE_DIR = Path(zappa_eager.__file__).resolve().parent
 RUNTIME_DIR = "runtime"
+#: Our ``handler.py``: packaging puts it at the zip root, where upstream's would be.
+HANDLER_FILE = PACKAGE_DIR / RUNTIME_DIR / "handler.py"
 
 
 @cache
@@ -42,3 +46,19 @@ def copy_runtime(package: Path) -> list[str]:
         shutil.copy2(source, package / module)
         copied.append(module)
     return copied
+
+
+def add_runtime_to_zip(zip_path: str) -> list[str]:
+    """Add the ``zappa_eager`` runtime modules to a package that lacks them (editable installs)."""
+    added: list[str] = []
+    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as package:
+        present = set(package.namelist())
+        for module, source in runtime_sources():
+            arcname = f"zappa_eager/{module}"
+            if arcname not in present:
+                info = zipfile.ZipInfo(arcname, date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                package.writestr(info, source.read_bytes())
+                added.append(arcname)
+    return added

@@ -126,7 +126,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _clean_leftovers(tmp_root: str, project_name: str) -> None:
-    """Remove partial folders left by an interrupted init, and an unmarked project folder."""
+    """Remove partial folders left by an interrupted init (an unmarked project folder: ``_remove_unmarked``)."""
     prefix = f"{PARTIAL_PREFIX}{project_name}-"
     for entry in os.listdir(tmp_root):
         if entry.startswith(prefix):
@@ -190,6 +190,21 @@ def _no_space(tmp_root: str, archive_url: str) -> ArchiveError:
     )
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What an install is about: the archive and where it goes."""
+
+    url: str
+    bucket: str
+    key: str
+    project_name: str
+    tmp_root: str
+
+    @property
+    def destination(self) -> str:
+        return project_folder(self.project_name, self.tmp_root)
+
+
 def install_project_archive(
     archive_url: str,
     project_name: str,
@@ -205,77 +220,30 @@ def install_project_archive(
     A complete folder from this environment's earlier init (same archive URL) is reused;
     anything else at that path is treated as incomplete and replaced. ``writers`` is the
     number of file-writing threads (``None``: ``zappa_eager.runtime.unpack.DEFAULT_WRITERS``).
+    Transient S3 and network errors get another attempt (``attempts`` in all, jittered
+    exponential backoff from ``backoff_s``); anything else is raised at once.
     """
     bucket, key = parse_s3_url(archive_url)
-    tmp_root = tmp_root or tempfile.gettempdir()
-    destination = project_folder(project_name, tmp_root)
-    marker = _read_marker(destination)
-    if marker is not None and marker.get("source") == archive_url and marker.get("complete") is True:
-        # An earlier INIT of this environment finished the unpack (e.g. Lambda cut that INIT later on).
-        _log(f"archive {archive_url}: reusing the complete unpack in {destination} from an earlier INIT")
-        return ArchiveResult(destination, reused=True, members=int(marker.get("members", 0)), attempts=0)
-
-    _clean_leftovers(tmp_root, project_name)
-    if os.path.lexists(destination):
-        # No marker: an interrupted or foreign unpack. Never import from it.
-        if os.path.isdir(destination) and not os.path.islink(destination):
-            shutil.rmtree(destination, ignore_errors=True)
-        else:
-            os.unlink(destination)
+    target = _Target(archive_url, bucket, key, project_name, tmp_root or tempfile.gettempdir())
+    destination = target.destination
+    reused = _reuse_complete(destination, archive_url)
+    if reused is not None:
+        return reused
+    _clean_leftovers(target.tmp_root, project_name)
+    _remove_unmarked(destination)
 
     opener = open_archive or s3_opener()
-    last_error: BaseException | None = None
+    last_error: Exception | None = None
     for attempt in range(1, attempts + 1):
-        partial = ""
         try:
-            partial = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{project_name}-", dir=tmp_root)
-            body = opener(bucket, key)
-            try:
-                members = extract_safely(body, partial, writers=writers)
-            finally:
-                close = getattr(body, "close", None)
-                if close is not None:
-                    close()
-            with open(os.path.join(partial, MARKER_NAME), "w", encoding="utf-8") as handle:
-                json.dump({"source": archive_url, "complete": True, "members": members}, handle)
-            os.rename(partial, destination)
-            return ArchiveResult(destination, reused=False, members=members, attempts=attempt)
-        except UnsafeArchiveMember as exc:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise UnsafeArchiveMember(f"refusing to unpack {archive_url}: {exc}") from exc
-        except CorruptArchive as exc:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise CorruptArchive(
-                f"project archive {archive_url} is corrupt or truncated ({exc}); "
-                "run `zappa update` to upload it again"
-            ) from exc
-        except OSError as exc:
-            if partial:
-                shutil.rmtree(partial, ignore_errors=True)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise _no_space(tmp_root, archive_url) from exc
-            if not is_transient(exc):
-                raise ArchiveError(f"could not unpack {archive_url} into {tmp_root}: {exc}; "
-                                   f"check that {tmp_root} is writable") from exc
-            last_error = exc
+            members = _install_once(target, opener, writers)
         except Exception as exc:
-            if partial:
-                shutil.rmtree(partial, ignore_errors=True)
-            code = _s3_error_code(exc)
-            if code in MISSING_S3_CODES:
-                raise ArchiveError(
-                    f"project archive {archive_url} not found ({code}); deploy it with `zappa update`"
-                ) from exc
-            if code in DENIED_S3_CODES:
-                raise ArchiveError(
-                    f"access to project archive {archive_url} denied ({code}); give the function's role "
-                    f"s3:GetObject on arn:aws:s3:::{bucket}/{key} (without s3:ListBucket S3 answers "
-                    "AccessDenied for a missing key too: check the archive exists, `zappa update` uploads it)"
-                ) from exc
-            if not is_transient(exc):
-                raise ArchiveError(f"could not fetch project archive {archive_url}: {exc}; "
-                                   "check the bucket, the key and the function's role") from exc
+            fatal = _fatal_error(exc, target)
+            if fatal is not None:
+                raise fatal from exc
             last_error = exc
+        else:
+            return ArchiveResult(destination, reused=False, members=members, attempts=attempt)
         if attempt < attempts:
             delay = backoff_s * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # jitter: bursts spread out
             _log(f"archive {archive_url}: attempt {attempt} of {attempts} failed "
@@ -286,3 +254,79 @@ def install_project_archive(
         f"({type(last_error).__name__}: {last_error}); S3 or the network path to it kept failing: check S3's "
         "health and, in a VPC, the function's route to S3 (an S3 gateway endpoint or a NAT)"
     ) from last_error
+
+
+def _reuse_complete(destination: str, archive_url: str) -> ArchiveResult | None:
+    """The complete unpack of this archive an earlier INIT of this environment left (Lambda cut that INIT later)."""
+    marker = _read_marker(destination)
+    if marker is None or marker.get("source") != archive_url or marker.get("complete") is not True:
+        return None
+    _log(f"archive {archive_url}: reusing the complete unpack in {destination} from an earlier INIT")
+    return ArchiveResult(destination, reused=True, members=int(marker.get("members", 0)), attempts=0)
+
+
+def _remove_unmarked(destination: str) -> None:
+    """No marker: an interrupted or foreign unpack is at ``destination``. Never import from it."""
+    if not os.path.lexists(destination):
+        return
+    if os.path.isdir(destination) and not os.path.islink(destination):
+        shutil.rmtree(destination, ignore_errors=True)
+    else:
+        os.unlink(destination)
+
+
+def _install_once(target: _Target, opener: OpenArchive, writers: int | None) -> int:
+    """One attempt: unpack into a fresh sibling folder, write the marker last, rename it into place atomically.
+
+    The one cleanup path: whatever stops the attempt (unsafe member, corrupt or dropped stream,
+    full disk), the partial folder is removed unless it became ``/tmp/PROJECT``; ``unpack`` has
+    stopped every writer thread before it raises, so nothing writes into it any more.
+    """
+    partial = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{target.project_name}-", dir=target.tmp_root)
+    installed = False
+    try:
+        body = opener(target.bucket, target.key)
+        try:
+            members = extract_safely(body, partial, writers=writers)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        with open(os.path.join(partial, MARKER_NAME), "w", encoding="utf-8") as handle:
+            json.dump({"source": target.url, "complete": True, "members": members}, handle)
+        os.rename(partial, target.destination)
+        installed = True
+        return members
+    finally:
+        if not installed:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _fatal_error(exc: Exception, target: _Target) -> ArchiveError | None:
+    """The error that ends the install for a failed attempt, or None when another attempt is worth it."""
+    archive_url, tmp_root = target.url, target.tmp_root
+    if isinstance(exc, UnsafeArchiveMember):
+        return UnsafeArchiveMember(f"refusing to unpack {archive_url}: {exc}")
+    if isinstance(exc, CorruptArchive):
+        return CorruptArchive(f"project archive {archive_url} is corrupt or truncated ({exc}); "
+                              "run `zappa update` to upload it again")
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _no_space(tmp_root, archive_url)
+        if not is_transient(exc):
+            return ArchiveError(f"could not unpack {archive_url} into {tmp_root}: {exc}; "
+                                f"check that {tmp_root} is writable")
+        return None
+    code = _s3_error_code(exc)
+    if code in MISSING_S3_CODES:
+        return ArchiveError(f"project archive {archive_url} not found ({code}); deploy it with `zappa update`")
+    if code in DENIED_S3_CODES:
+        return ArchiveError(
+            f"access to project archive {archive_url} denied ({code}); give the function's role "
+            f"s3:GetObject on arn:aws:s3:::{target.bucket}/{target.key} (without s3:ListBucket S3 answers "
+            "AccessDenied for a missing key too: check the archive exists, `zappa update` uploads it)"
+        )
+    if not is_transient(exc):
+        return ArchiveError(f"could not fetch project archive {archive_url}: {exc}; "
+                            "check the bucket, the key and the function's role")
+    return None

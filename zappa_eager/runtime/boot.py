@@ -7,7 +7,8 @@ We compose around upstream's ``LambdaHandler`` (a subclass overriding the two lo
 time or harden) instead of copying it, so its request path stays exactly upstream's.
 A failed build follows ``eager_init_on_error`` (``plan_for_failure``): fail INIT, stay lazy, or
 give the environment back to Lambda when this process can never build the app. The eager keys
-of the generated settings are read once, through ``zappa_eager.runtime.contract``.
+of the generated settings are read once, through ``zappa_eager.runtime.contract``. Each build
+has its own :class:`BootState` (its timer and the phase it is in), handed to the handler it builds.
 
 Runtime module: imports the standard library, ``zappa.handler`` and our runtime modules.
 """
@@ -21,20 +22,27 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import zappa.handler as upstream
 
 from zappa_eager.runtime.archive import install_project_archive, s3_opener
 from zappa_eager.runtime.contract import (
+    INIT_ON_DEMAND,
     ON_ERROR_AUTO,
     ON_ERROR_LAZY,
     ON_ERROR_RAISE,
     WARMUP_ONCE,
     WARMUP_SKIP,
+    BootEvent,
     GeneratedSettings,
+    InitType,
+    LambdaContext,
+    OnError,
+    Phase,
+    current_init_type,
 )
 from zappa_eager.runtime.prime import prime_runtime
 from zappa_eager.runtime.report import InitReport, PhaseTimer, WarmupResult
@@ -43,26 +51,28 @@ from zappa_eager.runtime.warmup import run_warmup, warmup_host
 if TYPE_CHECKING:  # zappa ships no type hints: upstream's LambdaHandler as far as this package uses it
     from boto3.session import Session
 
+    _Upstream = TypeVar("_Upstream", bound="LambdaHandler")
+
     class LambdaHandler:
         settings: ModuleType  # the generated zappa_settings module
         session: Session | None
 
+        def __new__(cls: type[_Upstream], settings_name: str = "zappa_settings",
+                    session: Session | None = None) -> _Upstream: ...
         def __init__(self, settings_name: str = "zappa_settings", session: Session | None = None) -> None: ...
         def load_remote_settings(self, remote_bucket: str, remote_file: str) -> None: ...
         def load_remote_project_archive(self, project_zip_path: str) -> bool: ...
-        def handler(self, event: dict[str, Any], context: Any) -> Any: ...
+        def handler(self, event: dict[str, Any], context: LambdaContext) -> Any: ...
         @classmethod
-        def lambda_handler(cls, event: Any, context: Any) -> Any: ...
+        def lambda_handler(cls, event: Any, context: LambdaContext) -> Any: ...
 else:
     from zappa.handler import LambdaHandler
 
 #: Lambda allows 10 s of INIT for on-demand environments; past that it restarts INIT
 #: inside the invocation. Warm-up is skipped once INIT has used this much.
 ON_DEMAND_WARMUP_BUDGET_S = 8.0
-#: ``AWS_LAMBDA_INITIALIZATION_TYPE`` of an INIT a caller waits for (and what an unset variable means).
-ON_DEMAND = "on-demand"
 #: Phases whose failure another attempt in the same process can fix: an S3 read, an unpack into /tmp.
-RETRYABLE_PHASES = ("remote_env", "archive")
+RETRYABLE_PHASES: tuple[Phase, ...] = ("remote_env", "archive")
 #: Exit status of a runtime giving its environment back to Lambda; the caller gets ``Runtime.ExitError``.
 GIVE_BACK_EXIT_STATUS = 70
 #: Django's words when ``django.setup()`` is run again after stopping half-way.
@@ -72,27 +82,57 @@ ErrorAction = Literal["lazy", "raise", "give-back"]
 
 _SINGLETON_ATTR = "_LambdaHandler__instance"
 
+_Handler = TypeVar("_Handler", bound="EagerLambdaHandler")
 
-class EagerLambdaHandler(LambdaHandler):
-    """Upstream's handler with timed remote-env loading and a safe, atomic archive unpack."""
 
-    timer: PhaseTimer = PhaseTimer()
+@dataclass
+class BootState:
+    """One build's own state: its phase timer, and the phase it is in.
+
+    Each ``EagerRuntime.boot`` makes one and hands it to the handler it builds, so a lazy rebuild
+    never sees what the INIT before it left behind.
+    """
+
+    timer: PhaseTimer = field(default_factory=PhaseTimer)
     #: Where a failed build stopped: a loader's phase, else "app" (decides ``eager_init_on_error: auto``).
-    current_phase: str = "app"
+    phase: Phase = "app"
 
     @contextmanager
-    def _loading(self, phase: str) -> Iterator[None]:
-        EagerLambdaHandler.current_phase = phase
+    def loading(self, phase: Phase) -> Iterator[None]:
+        """Time one of upstream's loaders; ``phase`` stays set if it raises."""
+        self.phase = phase
         with self.timer.phase(phase):
             yield
-        EagerLambdaHandler.current_phase = "app"  # not reached when the loader raised
+        self.phase = "app"  # not reached when the loader raised
+
+
+class EagerLambdaHandler(LambdaHandler):
+    """Upstream's handler with timed remote-env loading and a safe, atomic archive unpack.
+
+    Built with its boot's ``state`` (``EagerLambdaHandler(settings_name, state=state)``): the loaders,
+    which upstream's ``__init__`` calls, time themselves on it.
+    """
+
+    state: BootState
+
+    def __new__(cls: type[_Handler], settings_name: str = "zappa_settings", session: Session | None = None, *,
+                state: BootState | None = None) -> _Handler:
+        return super().__new__(cls, settings_name, session)  # upstream's singleton
+
+    def __init__(self, settings_name: str = "zappa_settings", session: Session | None = None, *,
+                 state: BootState | None = None) -> None:
+        if state is not None:
+            self.state = state
+        elif "state" not in vars(self):  # built without a boot (upstream's ``cls()`` keeps the singleton's)
+            self.state = BootState()
+        super().__init__(settings_name, session)
 
     def load_remote_settings(self, remote_bucket: str, remote_file: str) -> None:
-        with self._loading("remote_env"):
+        with self.state.loading("remote_env"):
             super().load_remote_settings(remote_bucket, remote_file)
 
     def load_remote_project_archive(self, project_zip_path: str) -> bool:
-        with self._loading("archive"):
+        with self.state.loading("archive"):
             result = install_project_archive(
                 project_zip_path, self.settings.PROJECT_NAME, open_archive=s3_opener(self.session)
             )
@@ -127,11 +167,6 @@ def prime_django() -> list[str]:
     return []
 
 
-def init_type() -> str:
-    """This INIT's type: ``on-demand``, ``provisioned-concurrency`` or ``snap-start``."""
-    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", ON_DEMAND)
-
-
 def django_setup_stuck(exc: BaseException | None = None) -> bool:
     """True when ``django.setup()`` stopped half-way: this process can never build the app again."""
     registry = sys.modules.get("django.apps.registry")
@@ -158,7 +193,8 @@ _GIVEN_BACK = ("the environment is given back to Lambda (this request fails with
                "and the next request gets a fresh one")
 
 
-def plan_for_failure(policy: str, init: str, event: str, phase: str, stuck: bool) -> ErrorPlan:
+def plan_for_failure(*, policy: OnError, init: InitType | str, event: BootEvent, phase: Phase,
+                     stuck: bool) -> ErrorPlan:
     """``eager_init_on_error`` applied to one failed build (``event`` "init" or a rebuild on a request).
 
     ``auto``: a pre-initialized INIT (provisioned concurrency, SnapStart) fails, so a broken version
@@ -179,7 +215,7 @@ def plan_for_failure(policy: str, init: str, event: str, phase: str, stuck: bool
             return ErrorPlan("lazy", f"{head}: INIT completes as set, but {_STUCK}: the first request gives "
                                      "the environment back to Lambda and the next one gets a fresh environment")
         return ErrorPlan("lazy", f"{head}: INIT completes; the first request builds the handler again")
-    if init != ON_DEMAND:
+    if init != INIT_ON_DEMAND:
         return ErrorPlan("raise", f"{head}: a {init} INIT fails loudly so this version never goes live "
                                   "(provisioned concurrency never READY, the alias stays; no SnapStart snapshot)")
     if stuck:
@@ -221,10 +257,11 @@ class EagerRuntime:
     def needs_rebuild(self) -> bool:
         return self.enabled and self.handler is None
 
-    def boot(self, started: float | None = None, event: str = "init", warmup: bool = True) -> InitReport | None:
-        """Build the handler now. Returns the report, or None when eager init is off."""
+    def boot(self, started: float | None = None, event: BootEvent = "init", warmup: bool = True) -> InitReport | None:
+        """Build the handler now, with a state of its own. Returns the report, or None when eager init is off."""
         started = time.perf_counter() if started is None else started
-        timer = PhaseTimer()
+        state = BootState()
+        timer = state.timer
         timer.add("imports", (time.perf_counter() - started) * 1000.0)
         with timer.phase("settings"):
             settings = importlib.import_module(self.settings_name)
@@ -236,13 +273,14 @@ class EagerRuntime:
         notes: list[str] = []
         warm_results: list[WarmupResult] = []
         try:
-            self.handler = self._build(timer, notes)
+            self.handler = self._build(state, notes)
         except Exception as exc:
-            phase = EagerLambdaHandler.current_phase
+            phase = state.phase
             reset_upstream_singleton()
             self.handler = None
             traceback.print_exc()
-            plan = plan_for_failure(self.generated.on_error, init_type(), event, phase, django_setup_stuck(exc))
+            plan = plan_for_failure(policy=self.generated.on_error, init=current_init_type(), event=event, phase=phase,
+                                    stuck=django_setup_stuck(exc))
             notes.append(plan.note)
             error = f"{type(exc).__name__}: {exc}"
             report = self._finish(timer, started, event, ok=False, error=error, warm=[], notes=notes)
@@ -259,15 +297,17 @@ class EagerRuntime:
             notes.extend(prime_runtime(event))
         report = self._finish(timer, started, event, ok=True, error=None, warm=warm_results, notes=notes)
         if self.generated.snap_start and event == "init":
+            # Here, not at the top: loading it costs every other INIT 0.7 ms. It never imports this module.
             from zappa_eager.runtime.snapstart import register_hooks
 
-            register_hooks(self)
+            register_hooks(self.warm_again if self.generated.warmup_after_restore else None)
         return report
 
     def rebuild(self) -> None:
         """After a lazy INIT failure the request builds the handler, as upstream would, if it still can."""
         if django_setup_stuck():  # nothing to retry: say so, then give the environment back
-            plan = plan_for_failure(self.generated.on_error, init_type(), "lazy-rebuild", "app", True)
+            plan = plan_for_failure(policy=self.generated.on_error, init=current_init_type(), event="lazy-rebuild",
+                                    phase="app", stuck=True)
             self._finish(PhaseTimer(), time.perf_counter(), "lazy-rebuild", ok=False,
                          error=f"RuntimeError: {NOT_REENTRANT}", warm=[], notes=[plan.note])
             print(f"[zappa-eager] lazy-rebuild not attempted; {plan.note}", flush=True)
@@ -276,12 +316,11 @@ class EagerRuntime:
         if self.handler is None:  # pragma: no cover - boot raises in that case
             raise RuntimeError("zappa-eager could not build the handler")
 
-    def _build(self, timer: PhaseTimer, notes: list[str]) -> LambdaHandler:
-        EagerLambdaHandler.timer = timer
-        EagerLambdaHandler.current_phase = "app"
+    def _build(self, state: BootState, notes: list[str]) -> LambdaHandler:
+        timer = state.timer
         before = timer.get("remote_env") + timer.get("archive")
         started = time.perf_counter()
-        handler = EagerLambdaHandler(self.settings_name)
+        handler = EagerLambdaHandler(self.settings_name, state=state)
         loaders = timer.get("remote_env") + timer.get("archive") - before
         timer.add("app", (time.perf_counter() - started) * 1000.0 - loaders)
         with timer.phase("app"):
@@ -299,7 +338,7 @@ class EagerRuntime:
         if not specs or self.handler is None:
             return []
         rounds = self.generated.warmup_rounds
-        if init_type() == ON_DEMAND:
+        if current_init_type() == INIT_ON_DEMAND:
             policy = self.generated.warmup_on_demand
             if policy == WARMUP_SKIP:
                 notes.append("warm-up skipped: on-demand INIT, a caller is waiting (eager_init_warmup_on_demand)")
@@ -327,7 +366,7 @@ class EagerRuntime:
         self,
         timer: PhaseTimer,
         started: float,
-        event: str,
+        event: BootEvent,
         *,
         ok: bool,
         error: str | None,

@@ -1,20 +1,25 @@
-"""The generated ``zappa_settings.py`` contract: the keys the packager writes and the runtime reads.
+"""The runtime's contract: the generated ``zappa_settings.py`` keys, and the values INIT names and reports.
 
-``zappa package`` appends these keys to upstream's generated settings module
+``zappa package`` appends the eager keys to upstream's generated settings module
 (``settings.render_settings_lines`` through :func:`render_lines`); the runtime reads them once,
 when INIT imports that module (:meth:`GeneratedSettings.from_module`). Both sides take the names,
 choices and defaults from here, so they cannot drift apart. A key a package lacks (written by
 hand, or built before the key existed) reads as the field's default below: what the runtime did
-before the key existed, which is not always the stage setting's default. Runtime module:
-standard library only.
+before the key existed, which is not always the stage setting's default.
+
+Here too: the INIT types (read once, by :func:`current_init_type`), the phases and the warm-up
+outcomes the init report names, and what the runtime uses of Lambda's context object
+(:class:`LambdaContext`). The tooling imports them from here; this module imports nothing of it.
+Runtime module: standard library only.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 EAGER_INIT = "EAGER_INIT"
 EAGER_INIT_WARMUP = "EAGER_INIT_WARMUP"
@@ -112,3 +117,70 @@ def render_lines(values: Mapping[str, object]) -> str:
         unknown = sorted(set(values) - set(GENERATED_KEYS))
         raise ValueError(f"render_lines needs exactly the keys {GENERATED_KEYS}: missing {missing}, unknown {unknown}")
     return "".join(f"{key}={values[key]!r}\n" for key in GENERATED_KEYS)
+
+
+# -- What Lambda says about this INIT, and what the init report names ------------------------------------------
+
+#: Lambda's variable naming how it started this environment's INIT.
+INIT_TYPE_VARIABLE = "AWS_LAMBDA_INITIALIZATION_TYPE"
+#: ``AWS_LAMBDA_INITIALIZATION_TYPE``'s values: a caller waits for an on-demand INIT; provisioned
+#: concurrency and SnapStart run INIT before any request is routed to the environment.
+InitType = Literal["on-demand", "provisioned-concurrency", "snap-start"]
+INIT_ON_DEMAND: InitType = "on-demand"
+INIT_PROVISIONED_CONCURRENCY: InitType = "provisioned-concurrency"
+INIT_SNAP_START: InitType = "snap-start"
+INIT_TYPES: tuple[InitType, ...] = (INIT_ON_DEMAND, INIT_PROVISIONED_CONCURRENCY, INIT_SNAP_START)
+#: The INIT types no caller waits on.
+PRE_INITIALIZED: tuple[InitType, ...] = (INIT_PROVISIONED_CONCURRENCY, INIT_SNAP_START)
+#: What an unset ``AWS_LAMBDA_INITIALIZATION_TYPE`` means. Lambda sets it in every environment; only an
+#: import outside Lambda (a test or a script importing the handler) lacks it, and such an import runs
+#: while its caller waits, as an on-demand INIT does. The runtime acts on that, and its report says so.
+DEFAULT_INIT_TYPE: InitType = INIT_ON_DEMAND
+
+
+def current_init_type() -> InitType | str:
+    """This INIT's type: the one read of ``AWS_LAMBDA_INITIALIZATION_TYPE``, with the one default.
+
+    One of :data:`INIT_TYPES` in Lambda, :data:`DEFAULT_INIT_TYPE` when unset. A value this release
+    does not know (a type Lambda adds later) comes back as set: the init report names it as Lambda
+    does; ``boot`` treats it as not on-demand (full warm-up, ``auto`` fails INIT) and ``prime`` as
+    not pre-initialized (heap freeze only).
+    """
+    return os.environ.get(INIT_TYPE_VARIABLE, DEFAULT_INIT_TYPE)
+
+
+#: The phases of one build, in the order they run; every init report carries all of them (0.0 when skipped).
+Phase = Literal["imports", "settings", "remote_env", "archive", "app", "warmup"]
+PHASES: tuple[Phase, ...] = ("imports", "settings", "remote_env", "archive", "app", "warmup")
+#: A build of the handler: at INIT, or inside the first request after a lazy INIT failure.
+BootEvent = Literal["init", "lazy-rebuild"]
+#: What one init report is about: a build, or one of the SnapStart hooks.
+ReportEvent = Literal["init", "lazy-rebuild", "before_snapshot", "after_restore"]
+
+#: A warm-up's outcome: the view answered 2xx (or the status ``expect`` names), it redirected
+#: elsewhere (the view behind the redirect did not run), or it failed (status and hint).
+WarmupOutcome = Literal["warmed", "redirected", "failed"]
+WARMED: WarmupOutcome = "warmed"
+REDIRECTED: WarmupOutcome = "redirected"
+FAILED: WarmupOutcome = "failed"
+
+
+@runtime_checkable
+class LambdaContext(Protocol):
+    """What the runtime may use of Lambda's context object (``awslambdaric``'s ``LambdaContext``).
+
+    The runtime only passes it on: to upstream's request path, which hands it to the app
+    (``environ["lambda.context"]``, an ASGI scope's ``lambda.context``) and to an exception handler.
+    Warm-up requests pass a stand-in (``warmup.WarmupContext``) with these members and Lambda's others.
+    """
+
+    @property
+    def aws_request_id(self) -> str: ...
+
+    @property
+    def function_name(self) -> str: ...
+
+    @property
+    def memory_limit_in_mb(self) -> str: ...  # a string, as awslambdaric sets it from the environment
+
+    def get_remaining_time_in_millis(self) -> int: ...

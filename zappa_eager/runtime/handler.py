@@ -16,19 +16,20 @@ from typing import Any  # noqa: E402
 from zappa.handler import LambdaHandler  # noqa: E402
 
 from zappa_eager.runtime.boot import EagerRuntime  # noqa: E402
+from zappa_eager.runtime.contract import LambdaContext  # noqa: E402
 
 runtime = EagerRuntime()
 runtime.boot(started=_IMPORT_STARTED)
 
 
-def lambda_handler(event: Any, context: Any) -> Any:
+def lambda_handler(event: Any, context: LambdaContext) -> Any:
     """Lambda's handler (``handler.lambda_handler``); upstream's request path, unchanged."""
     if runtime.needs_rebuild:
         runtime.rebuild()
     return LambdaHandler.lambda_handler(event, context)
 
 
-def keep_warm_callback(event: Any, context: Any) -> None:
+def keep_warm_callback(event: Any, context: LambdaContext) -> None:
     """Target of the keep-warm schedule: the app is already built, so there is nothing to do."""
     if runtime.needs_rebuild:
         runtime.rebuild()

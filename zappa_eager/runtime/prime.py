@@ -14,23 +14,20 @@ the emulator (real awslambdaric, fresh environments, examples/django_app and exa
 Cost in a pre-initialized INIT: +17 ms (Flask), +31 ms (Django), almost all of it the
 collection. The awslambdaric invoke path (context, JSON unmarshal and marshal) and upstream's
 request path did no first-time work once the warm-up had run (differences under 5 us).
-Runtime module: standard library only.
+Runtime module: standard library and ``zappa_eager.runtime.contract``.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import sys
 
-#: ``AWS_LAMBDA_INITIALIZATION_TYPE`` values whose INIT runs before any request waits on it.
-PRE_INITIALIZED = ("provisioned-concurrency", "snap-start")
+from zappa_eager.runtime.contract import PRE_INITIALIZED, BootEvent, current_init_type
 
 
-def pre_initialized(event: str = "init") -> bool:
+def pre_initialized(event: BootEvent = "init") -> bool:
     """True for an INIT that no caller waits on (provisioned concurrency, SnapStart)."""
-    init_type = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-    return event == "init" and init_type in PRE_INITIALIZED
+    return event == "init" and current_init_type() in PRE_INITIALIZED
 
 
 def init_mimetypes() -> bool:
@@ -63,7 +60,7 @@ def freeze_heap(collect: bool) -> int:
     return gc.get_freeze_count()
 
 
-def prime_runtime(event: str = "init") -> list[str]:
+def prime_runtime(event: BootEvent = "init") -> list[str]:
     """Run every priming step that pays for this INIT; returns notes for the init report (none when all went well).
 
     A pre-initialized INIT does all of it. An on-demand INIT or a lazy rebuild (a caller is

@@ -2,7 +2,7 @@
 
 Printed once per execution environment so that an operator can see, in CloudWatch Logs
 and as graphable metrics, where INIT time went (settings, remote env, archive, app, warm-up).
-Runtime module: standard library only.
+Runtime module: standard library and ``zappa_eager.runtime.contract``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Phases in the order they run; every report carries all of them (0.0 when skipped).
-PHASES: tuple[str, ...] = ("imports", "settings", "remote_env", "archive", "app", "warmup")
+from zappa_eager.runtime import contract
+from zappa_eager.runtime.contract import (
+    FAILED,
+    REDIRECTED,
+    WARMED,
+    Phase,
+    ReportEvent,
+    WarmupOutcome,
+    current_init_type,
+)
+
+#: The contract's phases in the order they run, as the report's keys name them (``<phase>_ms``): the
+#: tooling reads reports back as JSON, where they are plain strings.
+PHASES: tuple[str, ...] = contract.PHASES
 
 #: Metric names in the EMF namespace, one per phase plus the total.
 METRIC_NAMES: dict[str, str] = {
@@ -38,11 +50,6 @@ REPORT_KEY = "zappa_eager_init"
 EMF_DIMENSIONS: tuple[tuple[str, ...], ...] = (("FunctionName", "InitType"), ("FunctionName",))
 
 
-def init_type_label() -> str:
-    """``AWS_LAMBDA_INITIALIZATION_TYPE`` (on-demand, provisioned-concurrency, snap-start); Lambda always sets it."""
-    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "unknown")
-
-
 @dataclass
 class PhaseTimer:
     """Accumulates wall-clock milliseconds per named phase."""
@@ -50,25 +57,18 @@ class PhaseTimer:
     durations_ms: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
+    def phase(self, name: Phase) -> Iterator[None]:
         started = time.perf_counter()
         try:
             yield
         finally:
             self.add(name, (time.perf_counter() - started) * 1000.0)
 
-    def add(self, name: str, ms: float) -> None:
+    def add(self, name: Phase, ms: float) -> None:
         self.durations_ms[name] = self.durations_ms.get(name, 0.0) + ms
 
-    def get(self, name: str) -> float:
+    def get(self, name: Phase) -> float:
         return self.durations_ms.get(name, 0.0)
-
-
-#: A warm-up's outcome: the view answered 2xx (or the status ``expect`` names), it redirected
-#: elsewhere (the view behind the redirect did not run), or it failed (status and hint).
-WARMED = "warmed"
-REDIRECTED = "redirected"
-FAILED = "failed"
 
 
 @dataclass
@@ -81,7 +81,7 @@ class WarmupResult:
     ms: float
     error: str | None = None
     round: int = 1
-    outcome: str = WARMED
+    outcome: WarmupOutcome = WARMED
     location: str | None = None  # the Location of a 3xx
     reason: str | None = None  # short, for the log line: "no route", "expected 200, got 302"
     hint: str | None = None  # what to do about it
@@ -110,7 +110,7 @@ class InitReport:
     phases_ms: dict[str, float]
     total_ms: float
     ok: bool
-    event: str = "init"  # "init", "lazy-rebuild", "before_snapshot", "after_restore"
+    event: ReportEvent = "init"
     error: str | None = None
     warmup: list[WarmupResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -125,7 +125,7 @@ class InitReport:
             ok=self.ok,
             event=self.event,
             error=self.error,
-            init_type=init_type_label(),
+            init_type=current_init_type(),
             warmup=[w.as_dict() for w in self.warmup],
             notes=list(self.notes),
         )
@@ -166,7 +166,7 @@ class InitReport:
                 ],
             },
             "FunctionName": function_name,
-            "InitType": init_type_label(),
+            "InitType": current_init_type(),
             **metrics,
             REPORT_KEY: self.as_dict(),
         }

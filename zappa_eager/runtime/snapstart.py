@@ -7,8 +7,9 @@ each restore we re-seed ``random``, drop boto3's cached default session (credent
 differ per environment) and optionally repeat the warm-up.
 
 Hooks are registered with ``snapshot_restore_py``, the library AWS's Python runtime and
-``awslambdaric`` run around the snapshot. Runtime module: standard library plus Django
-only when the app already imported it.
+``awslambdaric`` run around the snapshot. The boot hands in what the hooks need (the repeated
+warm-up, when ``eager_init_warmup_after_restore`` asks for it): this module never imports it.
+Runtime module: standard library plus Django only when the app already imported it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import random
 import sys
 import time
 import traceback
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from zappa_eager.runtime.report import InitReport
+from zappa_eager.runtime.contract import ReportEvent
+from zappa_eager.runtime.report import InitReport, WarmupResult
 
-if TYPE_CHECKING:
-    from zappa_eager.runtime.boot import EagerRuntime
+#: Sends the warm-up again, through the handler INIT built (``EagerRuntime.warm_again``).
+WarmAgain = Callable[[], list[WarmupResult]]
 
 
 def close_django_connections() -> int:
@@ -70,7 +73,7 @@ def forget_cached_credentials() -> None:
         boto3.DEFAULT_SESSION = None
 
 
-def before_snapshot(runtime: EagerRuntime) -> dict[str, Any]:
+def before_snapshot() -> dict[str, Any]:
     started = time.perf_counter()
     closed_db = close_django_connections()
     closed_cache = close_django_caches()
@@ -78,25 +81,29 @@ def before_snapshot(runtime: EagerRuntime) -> dict[str, Any]:
     return {"closed_db": closed_db, "closed_cache": closed_cache}
 
 
-def after_restore(runtime: EagerRuntime) -> None:
+def after_restore(warm_again: WarmAgain | None = None) -> None:
+    """``warm_again``: the warm-up to repeat (``eager_init_warmup_after_restore``), None to repeat none."""
     started = time.perf_counter()
     reseed_randomness()
     forget_cached_credentials()
     notes: list[str] = []
-    if runtime.generated.warmup_after_restore:  # False until the settings module is read
-        results = runtime.warm_again()
+    if warm_again is not None:
+        results = warm_again()
         notes.append("warm-up after restore: " + ", ".join(r.summary() for r in results))
         # The warm-up may have opened connections; they belong to this environment now.
     _emit("after_restore", started, notes)
 
 
-def _emit(event: str, started: float, notes: list[str]) -> None:
+def _emit(event: ReportEvent, started: float, notes: list[str]) -> None:
     ms = (time.perf_counter() - started) * 1000.0
     InitReport(phases_ms={event: ms}, total_ms=ms, ok=True, event=event, notes=notes).emit()
 
 
-def register_hooks(runtime: EagerRuntime) -> bool:
-    """Register both hooks; False (and a log line) when the runtime has no snapshot support."""
+def register_hooks(warm_again: WarmAgain | None = None) -> bool:
+    """Register both hooks; False (and a log line) when the runtime has no snapshot support.
+
+    ``warm_again``: the warm-up the after-restore hook repeats, None when it repeats none.
+    """
     try:
         from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
@@ -106,14 +113,14 @@ def register_hooks(runtime: EagerRuntime) -> bool:
 
     def _before() -> None:
         try:
-            before_snapshot(runtime)
+            before_snapshot()
         except Exception:
             traceback.print_exc()
             raise
 
     def _after() -> None:
         try:
-            after_restore(runtime)
+            after_restore(warm_again)
         except Exception:
             traceback.print_exc()
             raise

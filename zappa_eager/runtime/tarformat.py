@@ -14,10 +14,27 @@ from typing import Protocol
 EXTENDED_MAX = 1 << 20  # a pax or GNU long-name header larger than this is not a real one
 BLOCK = 512
 
+
+def _field(offset: int, length: int) -> slice:
+    return slice(offset, offset + length)
+
+
+# The fields of the 512-byte ustar header this module reads, by (offset, length) as POSIX lists them.
+NAME = _field(0, 100)
+MODE = _field(100, 8)
+SIZE = _field(124, 12)
+CHECKSUM = _field(148, 8)
+TYPEFLAG = _field(156, 1)
+LINKNAME = _field(157, 100)
+MAGIC = _field(257, 6)
+PREFIX = _field(345, 155)
+
 _ZERO_BLOCK = bytes(BLOCK)
 _POSIX_MAGIC = b"ustar\x00"
+_CHECKSUM_SPACES = (CHECKSUM.stop - CHECKSUM.start) * ord(" ")  # the sum counts the checksum field as spaces
 _REGULAR = (b"0", b"\x00", b"7")
 _SPECIAL = {b"3": "character device", b"4": "block device", b"6": "FIFO"}
+_EXTENDED = (b"x", b"g", b"L", b"K")  # pax (next member; global), GNU long name, GNU long link target
 
 Data = bytes | bytearray | memoryview
 
@@ -125,10 +142,7 @@ def check_link(name: str, target: str, *, symbolic: bool) -> None:
 def read_members(stream: Source, sink: Sink) -> int:
     """Walk the tar headers (ustar, GNU long names, pax), hand each member to ``sink``; return the count."""
     members = 0
-    long_name: str | None = None
-    long_link: str | None = None
-    pax: dict[str, str] = {}
-    global_pax: dict[str, str] = {}
+    extended = _Extended()
     while True:
         block = stream.take(BLOCK)
         if block is None:
@@ -136,64 +150,96 @@ def read_members(stream: Source, sink: Sink) -> int:
         header = bytes(block)
         if header == _ZERO_BLOCK:
             return members
-        stored = _octal(header[148:156], "checksum")
-        if stored != 256 + sum(header[:148]) + sum(header[156:]):
-            signed = 256 + sum(b - 256 if b > 127 else b for b in header[:148] + header[156:])
-            if stored != signed:
-                raise CorruptArchive("invalid tar header (checksum mismatch): not a tar archive, or corrupt")
-        kind = header[156:157]
-        size = _octal(header[124:136], "size")
+        _check_checksum(header)
+        kind = header[TYPEFLAG]
+        size = _octal(header[SIZE], "size")
         if size < 0:
             raise CorruptArchive("invalid tar header (negative size)")
-        if kind in (b"x", b"g", b"L", b"K"):
-            if size > EXTENDED_MAX:
-                raise CorruptArchive(f"invalid tar header (an extended header of {size} bytes)")
-            data = stream.take(size) if size else b""
-            if data is None:
-                raise CorruptArchive("the tar stream is cut short inside an extended header")
-            stream.skip(-size % BLOCK)
-            if kind == b"x":
-                pax = _parse_pax(bytes(data))
-            elif kind == b"g":
-                global_pax.update(_parse_pax(bytes(data)))
-            elif kind == b"L":
-                long_name = _decode(_cstr(bytes(data)))
-            else:
-                long_link = _decode(_cstr(bytes(data)))
+        if kind in _EXTENDED:
+            extended.read(stream, kind, size)
             continue
-        name_raw = _cstr(header[0:100])
-        if header[257:263] == _POSIX_MAGIC and header[345] != 0:
-            name_raw = _cstr(header[345:500]) + b"/" + name_raw
-        name = long_name if long_name is not None else _decode(name_raw)
-        link = long_link if long_link is not None else _decode(_cstr(header[157:257]))
-        if pax or global_pax:
-            extended = {**global_pax, **pax}
-            if any(key.startswith("GNU.sparse.") for key in extended):
+        name, link, size = extended.member(header, size)
+        _hand_over(sink, header, kind, name, link, size)
+        members += 1
+
+
+def _check_checksum(header: bytes) -> None:
+    """The header's bytes, its checksum field counted as spaces, sum to the stored checksum (unsigned or signed)."""
+    stored = _octal(header[CHECKSUM], "checksum")
+    if stored != sum(header) - sum(header[CHECKSUM]) + _CHECKSUM_SPACES:
+        outside = header[:CHECKSUM.start] + header[CHECKSUM.stop:]
+        signed = _CHECKSUM_SPACES + sum(b - 256 if b > 127 else b for b in outside)
+        if stored != signed:
+            raise CorruptArchive("invalid tar header (checksum mismatch): not a tar archive, or corrupt")
+
+
+class _Extended:
+    """GNU long names and pax records read so far: they apply to the next member (global pax records to all)."""
+
+    __slots__ = ("global_pax", "long_link", "long_name", "pax")
+
+    def __init__(self) -> None:
+        self.long_name: str | None = None
+        self.long_link: str | None = None
+        self.pax: dict[str, str] = {}
+        self.global_pax: dict[str, str] = {}
+
+    def read(self, stream: Source, kind: bytes, size: int) -> None:
+        """Read an extended header's data (a pax, global pax, GNU long name or long link block)."""
+        if size > EXTENDED_MAX:
+            raise CorruptArchive(f"invalid tar header (an extended header of {size} bytes)")
+        data = stream.take(size) if size else b""
+        if data is None:
+            raise CorruptArchive("the tar stream is cut short inside an extended header")
+        stream.skip(-size % BLOCK)
+        if kind == b"x":
+            self.pax = _parse_pax(bytes(data))
+        elif kind == b"g":
+            self.global_pax.update(_parse_pax(bytes(data)))
+        elif kind == b"L":
+            self.long_name = _decode(_cstr(bytes(data)))
+        else:
+            self.long_link = _decode(_cstr(bytes(data)))
+
+    def member(self, header: bytes, size: int) -> tuple[str, str, int]:
+        """A member's name, link target and size: its header's, overridden by the extended headers before it."""
+        name_raw = _cstr(header[NAME])
+        if header[MAGIC] == _POSIX_MAGIC and header[PREFIX.start] != 0:
+            name_raw = _cstr(header[PREFIX]) + b"/" + name_raw
+        name = self.long_name if self.long_name is not None else _decode(name_raw)
+        link = self.long_link if self.long_link is not None else _decode(_cstr(header[LINKNAME]))
+        if self.pax or self.global_pax:
+            records = {**self.global_pax, **self.pax}
+            if any(key.startswith("GNU.sparse.") for key in records):
                 raise UnsafeArchiveMember(f"member {name!r} is a GNU sparse file, which is not supported")
-            name = extended.get("path", name)
-            link = extended.get("linkpath", link)
-            if "size" in extended:
+            name = records.get("path", name)
+            link = records.get("linkpath", link)
+            if "size" in records:
                 try:
-                    size = int(extended["size"])
+                    size = int(records["size"])
                 except ValueError:
                     raise CorruptArchive(f"invalid pax size for member {name!r}") from None
-        long_name = long_link = None
-        pax = {}
-        if kind in _REGULAR:
-            if name.endswith("/") and kind == b"\x00":
-                sink.directory(name)
-            else:
-                sink.regular(name, _octal(header[100:108], "mode"), size)
-        elif kind == b"5":
-            sink.directory(name)  # a folder has no data blocks, whatever its size field says
-        elif kind == b"2":
-            sink.symlink(name, link)
-        elif kind == b"1":
-            sink.hardlink(name, link)
-        elif kind in _SPECIAL:
-            check_name(name)
-            raise UnsafeArchiveMember(f"member {name!r} is a device or FIFO ({_SPECIAL[kind]})")
+        self.long_name = self.long_link = None
+        self.pax = {}
+        return name, link, size
+
+
+def _hand_over(sink: Sink, header: bytes, kind: bytes, name: str, link: str, size: int) -> None:
+    """Give one member to ``sink`` by its type flag; devices, FIFOs and unknown types are refused."""
+    if kind in _REGULAR:
+        if name.endswith("/") and kind == b"\x00":
+            sink.directory(name)
         else:
-            check_name(name)
-            raise UnsafeArchiveMember(f"member {name!r} has tar type {kind!r}, which is not supported")
-        members += 1
+            sink.regular(name, _octal(header[MODE], "mode"), size)
+    elif kind == b"5":
+        sink.directory(name)  # a folder has no data blocks, whatever its size field says
+    elif kind == b"2":
+        sink.symlink(name, link)
+    elif kind == b"1":
+        sink.hardlink(name, link)
+    elif kind in _SPECIAL:
+        check_name(name)
+        raise UnsafeArchiveMember(f"member {name!r} is a device or FIFO ({_SPECIAL[kind]})")
+    else:
+        check_name(name)
+        raise UnsafeArchiveMember(f"member {name!r} has tar type {kind!r}, which is not supported")

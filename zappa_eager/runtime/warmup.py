@@ -6,7 +6,7 @@ first user's request is as fast as a warm one. The event looks like API Gateway'
 Host kind (zappa derives SCRIPT_NAME from it) and the X-Forwarded-* headers API Gateway adds,
 so the app takes the same paths as for real traffic. Each answer is judged: a 2xx warmed the
 view, a 3xx only warmed the redirect, anything else failed (with a hint), unless the request's
-``expect`` names the status. Runtime module: standard library only.
+``expect`` names the status. Runtime module: standard library and our runtime modules.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from zappa_eager.runtime.report import FAILED, REDIRECTED, WARMED, WarmupResult
+from zappa_eager.runtime.contract import FAILED, REDIRECTED, WARMED, LambdaContext, WarmupOutcome
+from zappa_eager.runtime.report import WarmupResult
 
 #: Marks a warm-up request for logs and metrics. Any client can send it: never trust it.
 WARMUP_HEADER = "X-Zappa-Eager-Warmup"
@@ -59,7 +60,7 @@ def is_warmup_request(meta: Mapping[str, Any]) -> bool:
 class RequestHandler(Protocol):
     """What a warm-up needs of upstream's ``LambdaHandler``: its request path (a zappa proxy response back)."""
 
-    def handler(self, event: dict[str, Any], context: Any) -> object: ...
+    def handler(self, event: dict[str, Any], context: LambdaContext) -> object: ...
 
 
 #: Stands in for the REST API's id in the warm-up Host (unknown inside Lambda).
@@ -80,7 +81,11 @@ def warmup_host(domain: str | None, region: str | None = None) -> str:
 
 
 class WarmupContext:
-    """Stands in for the Lambda context object during INIT (there is no invocation yet)."""
+    """Stands in for the Lambda context object during INIT (there is no invocation yet).
+
+    A :class:`~zappa_eager.runtime.contract.LambdaContext`, with the other members of Lambda's
+    (the app may read any of them from ``environ["lambda.context"]``).
+    """
 
     def __init__(self, index: int, budget_ms: float = 10_000.0) -> None:
         self._deadline = time.monotonic() + budget_ms / 1000.0
@@ -133,7 +138,7 @@ def warmup_event(spec: Mapping[str, Any], default_host: str, token: str | None =
     }
 
 
-Judgement = tuple[str, str | None, str | None]
+Judgement = tuple[WarmupOutcome, str | None, str | None]
 
 
 def judge(status: int | None, location: str | None, expect: tuple[int, ...] = ()) -> Judgement:
