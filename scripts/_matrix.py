@@ -23,9 +23,9 @@ ALLOW_ENV = "ZAPPA_EAGER_ALLOW_MISSING_PYTHON"
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 #: The e2e tests the Python 3.12 cell runs: the bench smoke test and SnapStart (3.12+ only). The demo (8 min)
 #: runs in the default cell only, to keep CI well inside its 90 minutes on 2 cores.
-E2E_312 = ["tests/test_bench_e2e.py", "tests/test_snapstart.py"]
+E2E_312 = ["tests/bench/test_bench_e2e.py", "tests/runtime/test_snapstart.py"]
 #: The default cell's e2e step leaves out what another cell runs anyway (the bench smoke test: 5 min).
-E2E_ELSEWHERE = ["tests/test_bench_e2e.py"]
+E2E_ELSEWHERE = ["tests/bench/test_bench_e2e.py"]
 #: The suite without e2e runs in parallel workers (pytest-xdist), one per CPU, at most 4; the e2e tests
 #: run one at a time: they use every CPU themselves (the bench, the demo) and their subprocesses share ports.
 PARALLEL = ["-n", "auto", "--maxprocesses", "4"]
@@ -137,10 +137,10 @@ def cells(pytest_args: list[str]) -> list[Cell]:
         Cell("py3.12-django6.1", "3.12", "6.1", (
             example_step(), non_e2e, suite_step("e2e: bench, SnapStart", *E2E_312))),
         Cell("py3.13-django6.0", "3.13", "6.0", (
-            example_step(), non_e2e, suite_step("e2e: SnapStart", "tests/test_snapstart.py"))),
+            example_step(), non_e2e, suite_step("e2e: SnapStart", "tests/runtime/test_snapstart.py"))),
         Cell("py3.10-django4.2", "3.10", "4.2", (example_step(), non_e2e)),
         Cell("py3.14-django6.1", "3.14", "6.1", (
-            example_step(), non_e2e, suite_step("e2e: SnapStart", "tests/test_snapstart.py")), optional=True),
+            example_step(), non_e2e, suite_step("e2e: SnapStart", "tests/runtime/test_snapstart.py")), optional=True),
     ]
 
 

@@ -2,7 +2,7 @@
 
 In-process, on upstream's real argparse and ``ZappaCLI`` code. The guard is exercised on a private
 copy of ``zappa.cli`` (its own ``ZappaCLI`` class), so wrapping it leaves this process's upstream
-CLI untouched; tests/test_installed_wheel.py runs the same guard from a real forced reinstall.
+CLI untouched; tests/packaging/test_installed_wheel.py runs the same guard from a real forced reinstall.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ modules added (``add_runtime_to_zip``; with slim_handler they are copied into th
 virtualenv, which lands at the same names), then ``optimize_packages`` (lean selection and
 bytecode) in place. ``derive_eager`` applies exactly those steps to a copy of upstream's
 package, so the bench copies the virtualenv (and pip-installs the handler virtualenv) once per
-variant instead of twice. tests/test_bench_derive.py compares it with packaging twice.
+variant instead of twice. tests/bench/test_bench_derive.py compares it with packaging twice.
 ``build_variant`` packages a variant: upstream's package, then the eager one derived from it.
 """
 

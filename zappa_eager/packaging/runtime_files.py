@@ -2,7 +2,7 @@
 
 The folder is the boundary: a module in ``zappa_eager/runtime/`` ships in every package and
 loads in cold starts; everything beside it stays on the developer's machine. A test keeps the
-runtime's imports inside the folder (tests/test_runtime_imports.py). ``HANDLER_FILE`` is the
+runtime's imports inside the folder (tests/runtime/test_runtime_imports.py). ``HANDLER_FILE`` is the
 runtime's ``handler.py``, which packaging puts at the zip root in place of upstream's.
 """
 

@@ -21,7 +21,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.test_coldstarts_records import Env
+from tests.coldstarts.test_coldstarts_records import Env
 from zappa_eager.cli import EagerZappaCLI
 from zappa_eager.coldstarts.aggregate import Aggregator
 from zappa_eager.coldstarts.errors import ColdstartsError

@@ -37,7 +37,7 @@ from zappa_eager.runtime.contract import (
 from zappa_eager.runtime.report import InitReport
 from zappa_eager.runtime.warmup import WarmupContext
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "zappa_eager" / "runtime"
 
 

@@ -35,7 +35,7 @@ from zappa_eager.runtime.unpack import unpack
 BUCKET = "zappa-eager-tests"
 KEY = "dev_djsite_current_project.tar.gz"
 URL = f"s3://{BUCKET}/{KEY}"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_tarball(

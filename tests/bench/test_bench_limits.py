@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.bench.test_bench_environment import PACKAGES, _add_tree
 from tests.conftest import REPO, RUNTIME_FILES
-from tests.test_bench_environment import PACKAGES, _add_tree
 from zappa_eager.bench.machine import usable_cpus
 
 pytestmark = pytest.mark.e2e

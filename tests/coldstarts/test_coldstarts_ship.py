@@ -13,9 +13,9 @@ import pytest
 import zappa.handler
 from moto import mock_aws
 
+from tests.coldstarts.test_coldstarts_filter import SETTINGS, create_function
 from tests.conftest import base_stage, make_task_root
 from tests.emulator.conftest import add_packages
-from tests.test_coldstarts_filter import SETTINGS, create_function
 from zappa_eager.cli import EagerZappaCLI
 from zappa_eager.emulator import events, parse_report_line
 from zappa_eager.emulator.cloudwatch import (

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import FIXTURES, REPO
 
-HANDLER = Path(__file__).resolve().parent.parent / "zappa_eager" / "runtime" / "handler.py"
+HANDLER = Path(__file__).resolve().parents[2] / "zappa_eager" / "runtime" / "handler.py"
 pytestmark = pytest.mark.e2e
 
 STAGES = {

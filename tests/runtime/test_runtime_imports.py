@@ -13,7 +13,7 @@ from pathlib import Path
 
 from zappa_eager.packaging.runtime_files import RUNTIME_DIR, runtime_modules
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "zappa_eager"
 #: What a runtime module may import besides the standard library and ``zappa_eager.runtime``.
 #: botocore is boto3's own core (archive.py sets S3 timeouts and retries with botocore.config.Config).

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_bench_e2e import project  # noqa: F401 - the fixture: a Django project packaged offline
+from tests.bench.test_bench_e2e import project  # noqa: F401 - the fixture: a Django project packaged offline
 from zappa_eager.bench.derive import derive_eager
 from zappa_eager.bench.variants import build_package
 
-HANDLER = Path(__file__).resolve().parent.parent / "zappa_eager" / "runtime" / "handler.py"
+HANDLER = Path(__file__).resolve().parents[2] / "zappa_eager" / "runtime" / "handler.py"
 pytestmark = pytest.mark.e2e
 
 

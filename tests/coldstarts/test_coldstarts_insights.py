@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tests.test_coldstarts_filter import EAGER, UPSTREAM, expected_version
-from tests.test_coldstarts_records import Env
+from tests.coldstarts.test_coldstarts_filter import EAGER, UPSTREAM, expected_version
+from tests.coldstarts.test_coldstarts_records import Env
 from zappa_eager.coldstarts import insights
 from zappa_eager.coldstarts.aggregate import Aggregator
 from zappa_eager.coldstarts.command import read_logs
