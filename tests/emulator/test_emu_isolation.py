@@ -62,3 +62,35 @@ def test_fallback_without_namespaces_uses_tmpdir(task_root: Callable[..., Path])
         env = emu.start_environment("provisioned-concurrency")
         body = env.invoke({}).json()
         assert body["environ"]["TMPDIR"] == str(env.tmp_dir)
+
+
+def mount_type(path: Path) -> str | None:
+    """The filesystem type mounted exactly at ``path`` (from /proc/mounts), or None."""
+    for line in Path("/proc/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[1] == str(path):
+            return fields[2]
+    return None
+
+
+def test_tmp_is_a_tmpfs_whose_files_stay_until_close(task_root: Callable[..., Path]) -> None:
+    marker = f"zappa-emu-kept-{os.getpid()}"
+    with Emulator(task_root("hello.py"), handler="hello.lambda_handler") as emu:
+        env = emu.start_environment("provisioned-concurrency")
+        assert env.invoke({"action": "write_tmp", "name": marker}).json()["tmp"] == [marker]
+        assert mount_type(env.tmp_dir) == "tmpfs"  # root here: the default /tmp is a tmpfs, not the host disk
+        env.stop()
+        assert (env.tmp_dir / marker).exists()  # kept for inspection after the environment stopped
+        tmp_dir = env.tmp_dir
+    assert mount_type(tmp_dir) is None and not tmp_dir.exists()  # unmounted and removed at close
+
+
+def test_release_tmp_on_stop_frees_each_environments_tmp_when_it_stops(task_root: Callable[..., Path]) -> None:
+    marker = f"zappa-emu-freed-{os.getpid()}"
+    with Emulator(task_root("hello.py"), handler="hello.lambda_handler", release_tmp_on_stop=True) as emu:
+        stopped, running = emu.start_environment("provisioned-concurrency"), emu.start_environment("on-demand")
+        for env in (stopped, running):
+            assert env.invoke({"action": "write_tmp", "name": marker}).json()["tmp"] == [marker]
+        stopped.stop()
+        assert mount_type(stopped.tmp_dir) is None and not (stopped.tmp_dir / marker).exists()
+        assert mount_type(running.tmp_dir) == "tmpfs" and (running.tmp_dir / marker).exists()  # still running

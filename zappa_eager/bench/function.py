@@ -78,7 +78,7 @@ def open_emulators(stack: ExitStack, variant: Variant, modes: Sequence[Mode], fu
         emulator = stack.enter_context(Emulator(
             variant.task_roots[mode], handler="handler.lambda_handler", env=emulator_env(function, mode, s3_env),
             memory_mb=function.memory_mb, timeout_s=function.timeout_s, function_name=function.name,
-            region=function.region, init_timeout_s=init_timeout_s,
+            region=function.region, init_timeout_s=init_timeout_s, release_tmp_on_stop=True,
         ))
         if objects and not s3_env:
             s3_env["AWS_ENDPOINT_URL_S3"] = emulator.start_s3()

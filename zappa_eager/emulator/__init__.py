@@ -54,7 +54,8 @@ Details:
   echo_logs=False, print_reports=False, ephemeral_storage_mb=None, region=..., account_id=...,
   function_version=...)``; user ``env`` may not set Lambda's reserved variables (``config.RESERVED``).
   ``ephemeral_storage_mb``: each environment's /tmp is a tmpfs of that size (mounting needs root);
-  unset, a tmpfs capped at 10,240 MB where mounting works, else a host directory.
+  unset, a tmpfs capped at 10,240 MB where mounting works, else a host directory. Its files stay
+  until the emulator closes; ``release_tmp_on_stop=True`` frees each when its environment stops.
 * The init limit (``init_timeout_s``, default Lambda's: 10 s on-demand, 15 min otherwise): an
   on-demand INIT past it is cut and runs again in a fresh runtime process inside the first
   invoke, under the function timeout, with the same /tmp (``INIT_REPORT ... Phase: init Status:

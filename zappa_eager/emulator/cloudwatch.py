@@ -136,7 +136,7 @@ def record_versions(task_roots: Mapping[str, Path], *, logs_client: Any, functio
     for version, task_root in task_roots.items():
         environments: list[list[str]] = []
         with Emulator(task_root, env=dict(env), function_name=function_name, memory_mb=memory_mb,
-                      timeout_s=timeout_s) as emulator:
+                      timeout_s=timeout_s, release_tmp_on_stop=True) as emulator:
             for init_type in ["on-demand"] * cold_starts + ["provisioned-concurrency"] * provisioned:
                 environment = emulator.start_environment(init_type)
                 for _ in range(1 + warm):

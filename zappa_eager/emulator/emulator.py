@@ -43,7 +43,9 @@ class Emulator:
     on-demand INIT cut at the limit runs again inside its first invoke, as on Lambda.
     ``ephemeral_storage_mb`` makes each environment's /tmp a tmpfs of that size (needs root);
     without it, /tmp is a tmpfs capped at ``AUTO_TMPFS_MB`` where mounting works, else a host
-    directory. Either way its files stay until :meth:`close` (tests inspect them).
+    directory. Either way its files stay until :meth:`close` (tests inspect them), unless
+    ``release_tmp_on_stop``: then a tmpfs is unmounted when its environment stops, so a run of many
+    environments (``zappa bench``) holds in memory only the /tmp of those still running.
     """
 
     def __init__(self, task_root: str | os.PathLike[str], handler: str = "handler.lambda_handler", *,
@@ -52,7 +54,7 @@ class Emulator:
                  account_id: str = "123456789012", init_timeout_s: float | None = None, isolate_tmp: bool = True,
                  read_only_task_root: bool = True, base_dir: str | os.PathLike[str] | None = None,
                  echo_logs: bool = False, print_reports: bool = False,
-                 ephemeral_storage_mb: int | None = None) -> None:
+                 ephemeral_storage_mb: int | None = None, release_tmp_on_stop: bool = False) -> None:
         root = Path(task_root).resolve()
         if not root.is_dir():
             raise NotADirectoryError(f"task root {root} is not a directory")
@@ -64,6 +66,7 @@ class Emulator:
         self.read_only_task_root = read_only_task_root
         self.echo_logs = echo_logs
         self.print_reports = print_reports
+        self.release_tmp_on_stop = release_tmp_on_stop
         self.environments: list[Environment] = []
         self.reports: list[str] = []
         self._lock = threading.Lock()
@@ -187,6 +190,7 @@ class Emulator:
             launch = Launch(self.config, sandbox, self.runtime_dir, self.python, lambda: self.s3_endpoint,
                             self._on_report, sys.stderr if self.echo_logs else None)
             environment = Environment(name, init_type, launch, env)
+            environment.release_tmp_on_stop = self.release_tmp_on_stop
             if reserve:
                 environment.reserve()
             self.environments.append(environment)

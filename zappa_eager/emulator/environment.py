@@ -89,6 +89,9 @@ class Environment:
         self.lifecycle = Lifecycle(name, init_type_of(init_type), launch, dict(env or {}), self._logs)
         self.reports: list[str] = []
         self.invocations = 0
+        #: Free the environment's /tmp (unmount its tmpfs) as soon as it stops, not when the emulator
+        #: closes: for callers that never look at a stopped environment's files (``zappa bench``).
+        self.release_tmp_on_stop = False
         self._lock = threading.Lock()
 
     # -- public state -----------------------------------------------------------------------
@@ -216,7 +219,7 @@ class Environment:
             return self.lifecycle.restore()
 
     def release_tmp(self) -> None:
-        """Unmount a sized /tmp (``ephemeral_storage_mb``); the emulator calls it when it closes."""
+        """Unmount a tmpfs /tmp (its files go with it); the emulator calls it when it closes."""
         self._launch.sandbox.release_tmp()
 
     def stop(self) -> None:
@@ -225,6 +228,8 @@ class Environment:
             return
         self.lifecycle.stop()
         self._logs.close()
+        if self.release_tmp_on_stop:
+            self.release_tmp()
 
     def invoke(self, event: Any, *, timeout_s: float | None = None, client_context: dict[str, Any] | None = None,
                cognito_identity: dict[str, Any] | None = None) -> InvokeResult:
