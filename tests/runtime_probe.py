@@ -6,6 +6,7 @@ Run by tests in a fresh interpreter with the task root as cwd and PYTHONPATH. Pr
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import traceback
@@ -32,6 +33,18 @@ KEEP_WARM = {
 }
 
 
+def sdk_state() -> dict[str, Any]:
+    """The SDK modules really loaded, and what ``zappa.utilities`` names ``botocore.exceptions.ClientError``."""
+    import zappa.utilities
+
+    loaded = [name for name in ("boto3", "botocore", "s3transfer") if name in sys.modules]
+    client_error = zappa.utilities.botocore.exceptions.ClientError  # loads the real SDK if it was deferred
+    import botocore.exceptions
+
+    return {"loaded_before": loaded, "client_error_is_real": client_error is botocore.exceptions.ClientError,
+            "utilities_boto3": type(zappa.utilities.boto3).__name__}
+
+
 def main() -> None:
     actions = json.loads(sys.argv[1])
     out: dict[str, Any] = {"responses": []}
@@ -46,6 +59,7 @@ def main() -> None:
     out["built_at_import"] = upstream.global_handler is not None
     out["urlconf_loaded"] = "djsite.urls" in sys.modules
     out["app_module_loaded"] = "plainapp" in sys.modules
+    out["sdk_after_init"] = [name for name in ("boto3", "botocore", "s3transfer") if name in sys.modules]
     out["tooling_modules"] = sorted(
         m for m in sys.modules if m.startswith(("zappa_eager.cli", "zappa_eager.emulator", "zappa_eager.bench",
                                                  "zappa.cli", "click", "zappa_eager.settings", "moto"))
@@ -57,6 +71,17 @@ def main() -> None:
                 response = handler.lambda_handler(api_event(action["path"]), None)
             elif action["kind"] == "keep_warm":
                 response = handler.lambda_handler(dict(KEEP_WARM), None)
+            elif action["kind"] == "event":  # any other event Zappa routes: commands, event sources, tasks
+                response = handler.lambda_handler(action["event"], None)
+            elif action["kind"] == "sdk":  # which AWS SDK modules are loaded now, and upstream's names resolve
+                response = sdk_state()
+            elif action["kind"] == "gc":  # the collector as the first event finds it
+                import gc
+
+                response = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+            elif action["kind"] == "call":  # a function of the app, e.g. one that uses boto3 itself
+                module, _, name = action["function"].rpartition(".")
+                response = getattr(importlib.import_module(module), name)()
             else:
                 raise ValueError(action["kind"])
             out["responses"].append({"ok": True, "response": response})
@@ -66,6 +91,8 @@ def main() -> None:
         out.setdefault("new_modules", []).append(sorted(set(sys.modules) - before))
     views = sys.modules.get("djsite.views") or sys.modules.get("plainapp")
     out["served"] = list(getattr(views, "SERVED", []))
+    jobs = sys.modules.get("djsite.jobs")
+    out["jobs_ran"] = list(getattr(jobs, "RAN", []))
     print("PROBE-RESULT " + json.dumps(out, default=str), flush=True)
 
 

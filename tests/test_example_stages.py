@@ -12,7 +12,7 @@ from tests.conftest import REPO
 from zappa_eager.cli import EagerZappaCLI
 
 SHIPPED = ("zappa_settings.example.json", "examples/django_app/zappa_settings.json",
-           "examples/flask_app/zappa_settings.json")
+           "examples/flask_app/zappa_settings.json", "examples/fastapi_app/zappa_settings.json")
 
 
 def upstream_stages() -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ from zappa_eager.runtime.contract import (
     DEFAULT_ON_ERROR,
     DEFAULT_WARMUP_ON_DEMAND,
     EAGER_INIT,
+    EAGER_INIT_DEFER_IMPORTS,
     EAGER_INIT_ON_ERROR,
     EAGER_INIT_WARMUP,
     EAGER_INIT_WARMUP_AFTER_RESTORE,
@@ -49,8 +50,8 @@ STATUS_RANGE = (100, 599)
 
 #: Every stage key this package adds; all others belong to upstream.
 EAGER_KEYS = ("eager_init", "eager_init_warmup", "eager_init_warmup_rounds", "eager_init_on_error",
-              "eager_init_warmup_after_restore", "eager_init_warmup_on_demand", "compile_bytecode", "lean_package",
-              "lean_keep", "bench_environment")
+              "eager_init_warmup_after_restore", "eager_init_warmup_on_demand", "eager_init_defer_imports",
+              "compile_bytecode", "lean_package", "lean_keep", "bench_environment", "managed_instances")
 
 #: Default passes over ``eager_init_warmup``: the second pass runs what the first one filled
 #: (a response served from the cache it just wrote, per-process caches read back). Always rendered;
@@ -157,6 +158,7 @@ class EagerSettings:
     warmup_after_restore: bool = False
     warmup_rounds: int = DEFAULT_WARMUP_ROUNDS
     warmup_on_demand: WarmupOnDemand = DEFAULT_WARMUP_ON_DEMAND
+    defer_imports: bool = True
     #: Packaging (tooling only, not rendered into zappa_settings.py): default on with eager_init.
     compile_bytecode: bool = True
     lean_package: bool = True
@@ -311,13 +313,15 @@ def parse_eager_settings(stage_config: Mapping[str, Any], stage: str) -> EagerSe
                           "add eager_init_warmup requests or remove this setting"))
     rounds = found.run(lambda: _rounds(stage_config, stage), DEFAULT_WARMUP_ROUNDS)
     on_demand = found.run(lambda: _on_demand(stage_config, stage), DEFAULT_WARMUP_ON_DEMAND)
+    defer_imports = found.run(lambda: _bool(stage_config, stage, "eager_init_defer_imports", True), True)
     compile_bytecode = found.run(lambda: _bool(stage_config, stage, "compile_bytecode", enabled), enabled)
     lean_package = found.run(lambda: _bool(stage_config, stage, "lean_package", enabled), enabled)
     lean_keep = found.run(lambda: parse_lean_keep(stage_config.get("lean_keep", []), stage, lean_package), ())
     found.run(lambda: parse_bench_environment(stage_config, stage), {})  # `zappa bench` reads it; a typo fails all
     found.raise_any()
     return EagerSettings(enabled=enabled, warmup=warmup, on_error=on_error, warmup_after_restore=after_restore,
-                         warmup_rounds=rounds, warmup_on_demand=on_demand, compile_bytecode=compile_bytecode,
+                         warmup_rounds=rounds, warmup_on_demand=on_demand, defer_imports=defer_imports,
+                         compile_bytecode=compile_bytecode,
                          lean_package=lean_package, lean_keep=lean_keep)
 
 
@@ -332,10 +336,12 @@ class StageCheck:
 def check_stage(stage_config: Mapping[str, Any], stage: str, default_runtime: str) -> StageCheck:
     """Everything zappa-eager checks in a stage, all problems in one ``EagerSettingsError``, before any AWS call.
 
-    The eager keys, unknown keys that look like ours, ``snap_start`` against the runtime, and
-    ``provisioned_concurrency`` (its mixin parses it again afterwards, then without a problem).
+    The eager keys, unknown keys that look like ours, ``snap_start`` against the runtime,
+    ``provisioned_concurrency`` and ``managed_instances`` (their mixin parses them again afterwards,
+    then without a problem).
     """
     from zappa_eager.provisioning.config import ProvisionedConcurrencyError, parse_provisioned_concurrency
+    from zappa_eager.provisioning.lmi_config import ManagedInstancesError, parse_managed_instances
 
     warnings = tuple(key.warning(stage) for key in check_stage_keys(stage_config, EAGER_KEYS) if not key.ours)
     found = _Collector(stage)
@@ -345,6 +351,10 @@ def check_stage(stage_config: Mapping[str, Any], stage: str, default_runtime: st
         parse_provisioned_concurrency(stage_config.get("provisioned_concurrency"), stage,
                                       stage_config.get("lambda_concurrency"), stage_config.get("snap_start"))
     except ProvisionedConcurrencyError as exc:
+        found.problems += exc.messages
+    try:
+        parse_managed_instances(stage_config, stage, default_runtime)
+    except ManagedInstancesError as exc:
         found.problems += exc.messages
     try:
         found.raise_any()
@@ -449,5 +459,6 @@ def render_settings_lines(settings: EagerSettings, snap_start: str | None) -> st
         EAGER_INIT_WARMUP_ON_DEMAND: settings.warmup_on_demand,
         EAGER_INIT_ON_ERROR: settings.on_error,
         EAGER_INIT_WARMUP_AFTER_RESTORE: settings.warmup_after_restore,
+        EAGER_INIT_DEFER_IMPORTS: settings.defer_imports,
         SNAP_START: str(snap_start or SNAP_START_OFF),
     })

@@ -35,6 +35,7 @@ GUARD = "zappa_eager/guard.py"
 MIXIN = "zappa_eager/provisioning/mixin.py"
 DEPLOY = "zappa_eager/provisioning/deploy.py"
 ROUTING = "zappa_eager/provisioning/routing.py"
+LMI = "zappa_eager/provisioning/managed_instances.py"
 REVERT = "zappa_eager/provisioning/revert.py"
 REVERT_PLAN = "zappa_eager/provisioning/revert_plan.py"
 REVERT_CALLERS = "zappa_eager/provisioning/revert_callers.py"
@@ -50,6 +51,7 @@ EMULATOR_CLOUDWATCH = "zappa_eager/emulator/cloudwatch.py"
 BOOT = "zappa_eager/runtime/boot.py"
 HANDLER = "zappa_eager/runtime/handler.py"
 WARMUP = "zappa_eager/runtime/warmup.py"
+DEFERRED = "zappa_eager/runtime/deferred.py"
 
 ZAPPA_CLI = "zappa.cli:ZappaCLI"
 ZAPPA = "zappa.core:Zappa"
@@ -153,9 +155,9 @@ USES: tuple[Use, ...] = (
     Use(_cli("_stage_config_overrides"), "read", "attribute", (MIXIN,),
         why="a reload drops the overrides the mixin made"),
     Use(_cli("zappa_settings"), "read", "attribute", (CLI, MIXIN, REVERT)),
-    Use(_cli("api_stage"), "read", "attribute", (CLI, MIXIN, GUARD, DEPLOY, REVERT, REVERT_PLAN)),
-    Use(_cli("zappa"), "read", "attribute", (CLI, DEPLOY, REVERT_PLAN, COLDSTARTS_COMMAND, COLDSTARTS_STAGE)),
-    Use(_cli("lambda_name"), "read", "attribute", (BENCH_COMMAND, COLDSTARTS_STAGE, DEPLOY, REVERT_PLAN)),
+    Use(_cli("api_stage"), "read", "attribute", (CLI, MIXIN, GUARD, DEPLOY, LMI, REVERT, REVERT_PLAN)),
+    Use(_cli("zappa"), "read", "attribute", (CLI, DEPLOY, LMI, REVERT_PLAN, COLDSTARTS_COMMAND, COLDSTARTS_STAGE)),
+    Use(_cli("lambda_name"), "read", "attribute", (BENCH_COMMAND, COLDSTARTS_STAGE, DEPLOY, LMI, REVERT_PLAN)),
     Use(_cli("aws_region"), "read", "attribute", (BENCH_COMMAND, COLDSTARTS_STAGE)),
     Use(_cli("memory_size"), "read", "attribute", (BENCH_COMMAND,)),
     Use(_cli("timeout_seconds"), "read", "attribute", (BENCH_COMMAND,)),
@@ -200,9 +202,21 @@ USES: tuple[Use, ...] = (
     Use(_core("service_from_arn"), "call", "method", (ROUTING, REVERT_CALLERS), ("arn",)),
     Use(_core("boto_client"), "call", "method", (DEPLOY, REVERT_PLAN), ("service",)),
     Use(_core("update_function_url_policy"), "call", "method", (ROUTING,), ("function_name", "function_url_config")),
-    Use(_core("delete_rule"), "call", "method", (DEPLOY,), ("rule_name",)),
-    Use(_core("get_scheduled_event_name"), "call", "method", (DEPLOY,), ("event", "function", "lambda_name")),
-    Use(_core("lambda_client"), "read", "attribute", (ROUTING, DEPLOY, REVERT_PLAN, COLDSTARTS_COMMAND)),
+    Use(_core("delete_rule"), "call", "method", (DEPLOY, LMI), ("rule_name",)),
+    Use(_core("get_scheduled_event_name"), "call", "method", (DEPLOY, LMI), ("event", "function", "lambda_name")),
+    Use(_core("create_lambda_function"), "shadow", "method", (LMI,),
+        why="Lambda Managed Instances: one version published and the alias created before API Gateway is wired"),
+    Use(_core("update_lambda_function"), "shadow", "method", (LMI,), keywords=("publish",),
+        why="Lambda Managed Instances: no publish of its own (every LMI version starts environments)"),
+    Use(_core("rollback_lambda_function_version"), "shadow", "method", (LMI,), keywords=("publish",),
+        why="likewise"),
+    Use(_core("wait_until_lambda_function_is_updated"), "call", "method", (LMI,), ("function_name",)),
+    Use(_core("wait_until_lambda_function_version_is_active"), "call", "method", (LMI,),
+        ("function_name", "version"), why="an LMI version is Active once its environments ran INIT"),
+    Use(_core("migrate_lambda_alias"), "call", "method", (LMI,), ("function_name", "alias_name", "version"),
+        keywords=("create_if_missing",)),
+    Use(_core("lambda_client"), "read", "attribute", (ROUTING, DEPLOY, LMI, REVERT_PLAN, COLDSTARTS_COMMAND)),
+    Use(_core("iam_client"), "read", "attribute", (LMI,), why="the generated LMI operator role"),
     Use(_core("events_client"), "read", "attribute", (REVERT_PLAN,)),
     Use(_core("logs_client"), "read", "attribute", (COLDSTARTS_COMMAND,)),
     Use(_core("boto_session"), "read", "attribute", (COLDSTARTS_STAGE, REVERT_CALLERS)),
@@ -235,7 +249,7 @@ USES: tuple[Use, ...] = (
     Use("zappa.cli:ClickException", "read", "class", (GUARD,)),
     Use("zappa.core:PROVISIONED_CONCURRENCY_LAMBDA_ALIAS", "read", "value", (ROUTING,)),
     Use("zappa.core:FUNCTION_URL_PUBLIC_PERMISSION_SIDS", "read", "value", (REVERT_CALLERS,)),
-    Use("zappa.utilities:get_runtime_from_python_version", "call", "function", (CLI,)),
+    Use("zappa.utilities:get_runtime_from_python_version", "call", "function", (CLI, MIXIN)),
     Use("zappa.utilities:add_event_source", "call", "function", (REVERT_CALLERS,),
         ("event_source", "lambda_arn", "target_function", "boto_session")),
     Use("zappa.utilities:remove_event_source", "call", "function", (REVERT_CALLERS,),
@@ -245,6 +259,9 @@ USES: tuple[Use, ...] = (
     # -- module sources we read --------------------------------------------------------------------------
     Use("zappa.handler", "read", "module", (BENCH_VARIANTS, EMULATOR_CLOUDWATCH),
         why="upstream's handler.py, byte for byte, for the upstream modes"),
+    Use("zappa.utilities:boto3", "shadow", "value", (DEFERRED,),
+        why="bound to a stand-in while zappa.handler is imported: boto3 loads on first use (eager_init_defer_imports)"),
+    Use("zappa.utilities:botocore", "shadow", "value", (DEFERRED,), why="likewise, loaded with boto3"),
     Use("zappa.cli", "read", "module", (SETTINGS_KEYS,), why="the stage keys upstream reads"),
     Use("zappa.core", "read", "module", (SETTINGS_KEYS,), why="the stage keys upstream reads"),
 )

@@ -27,7 +27,10 @@ EXCLUDE = ["moto", "matplotlib", "awslambdaric", "pytest*", "_pytest", "mypy*", 
            "mpmath", "*__mypyc*", "mypyc", "*-stubs", "*_stubs", "mypy_boto3*", "IPython", "jedi", "cryptography",
            "pygments", "psycopg*", "redis", "pydantic*", "graphql*", "docker", "aws_xray_sdk", "antlr4*", "scipy",
            "awscli", "hypothesis", "samtranslator", "aws_sam_translator", "joserfc", "rest_framework", "whitenoise"]
-FIGURES = ("init_ms", "first_ms", "cold_ms", "warm_ms", "idle_warm_ms", "max_rss_mb", "first_over_idle_warm")
+FIGURES = ("init_ms", "first_ms", "cold_ms", "warm_ms", "idle_warm_ms", "max_rss_mb", "first_over_idle_warm",
+           "proactive_init_ms", "proactive_first_ms", "proactive_idle_warm_ms", "proactive_first_over_idle_warm")
+#: The stage's modes plus one eager+warmup[<value>] mode (--warmup-on-demand once).
+ALL_MODES = (*MODES, "eager+warmup[once]")
 
 
 def _link(source: str, dest: str) -> None:
@@ -76,16 +79,16 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
     from zappa_eager.bench import run_bench_command
     from zappa_eager.cli import EagerZappaCLI
 
-    code = run_bench_command(EagerZappaCLI(), ["dev", "--quick"])
+    code = run_bench_command(EagerZappaCLI(), ["dev", "--quick", "--warmup-on-demand", "once"])
     captured = capsys.readouterr()
     assert code == 0, captured.out + captured.err[-3000:]
 
     out = project / "bench-out"
     doc = json.loads((out / "bench.json").read_text())
-    assert list(doc["modes"]) == list(MODES)
+    assert list(doc["modes"]) == list(ALL_MODES)
     for variant in ("slim_off", "slim_on"):
         modes = doc["variants"][variant]["modes"]
-        for mode in MODES:
+        for mode in ALL_MODES:
             for figure in FIGURES:
                 assert isinstance(modes[mode][figure], (int, float)), (variant, mode, figure)
             assert modes[mode]["environments"] == 2 and modes[mode]["errors"] == 0
@@ -93,10 +96,14 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
             assert package["packaging"] == ("eager" if mode.startswith("eager") else "upstream"), (variant, mode)
             assert package["files"] > 100 and package["unzipped_bytes"] > package["zipped_bytes"] > 0
         samples = doc["variants"][variant]["environments"]
-        assert len(samples) == 2 * len(MODES)
-        assert all([r["kind"] for r in s["requests"]] == ["first", *["warm"] * 5, "idle-warm", "cold"]
+        assert len(samples) == 2 * len(ALL_MODES)
+        assert all([r["kind"] for r in s["requests"]] == ["first", *["warm"] * 5, "idle-warm", "proactive-first",
+                                                          *["proactive-warm"] * 5, "proactive-idle-warm", "cold"]
                    for s in samples)
-        assert {s["mode"] for s in samples if s["init_report"]} == {"eager", "eager+warmup"}
+        assert {s["mode"] for s in samples if s["init_report"]} == {"eager", "eager+warmup", "eager+warmup[once]"}
+        proactive = [s["proactive_init_report"] for s in samples if s["mode"] == "eager+warmup[once]"]
+        assert all(r["init_type"] == "on-demand" and {w["round"] for w in r["warmup"]} == {1} for r in proactive)
+        assert all(modes[mode]["gc_paused"] is not None for mode in ALL_MODES if mode.startswith("eager"))
         packages = doc["variants"][variant]["packages"]
         assert set(packages) == {"upstream", "eager"} and not doc["variants"][variant]["single_package"]
         assert packages["upstream"]["bytecode"]["state"] != "valid"  # upstream's packaging: stale or none
@@ -108,13 +115,15 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
     assert doc["settings"]["idle_s"] == 0.2 and doc["settings"]["unpack_runs"] == 2
     assert doc["primary_variant"] == "slim_off" and doc["modes"] == doc["variants"]["slim_off"]["modes"]
     assert doc["variants"]["slim_on"]["init_phases"]["eager"]["archive"] > 0  # the tarball came from (moto) S3
-    assert set(doc["burst"]["modes"]) == set(MODES)
+    assert set(doc["burst"]["modes"]) == set(ALL_MODES)
     for burst in doc["burst"]["modes"].values():
         assert burst["requests"] == min(6, 1 + usable_cpus()) and burst["errors"] == 0  # sized to the machine
         assert isinstance(burst["p99_ms"], (int, float))
         assert burst["prewarmed_first"] == 1
-    assert set(doc["init_phases"]) == {"eager", "eager+warmup"}
+    assert set(doc["init_phases"]) == {"eager", "eager+warmup", "eager+warmup[once]"}
     assert doc["imports"]["error"] is None and doc["imports"]["top_cumulative"][0]["module"] == "handler"
+    assert doc["imports"]["requests"] == 6 and doc["imports"]["used_modules"] > 10
+    assert isinstance(doc["imports"]["unused_packages"], list) and doc["settings"]["warmup_on_demand"] == ["once"]
     assert len(doc["imports"]["top_cumulative"]) == 15
     assert doc["machine"]["zappa"].startswith("0.63") and doc["settings"]["environments"] == 2
     assert doc["errors"] == [] and doc["limits"] == []
@@ -128,11 +137,13 @@ def test_quick_bench_writes_a_complete_report(project: Path, capsys: pytest.Capt
     assert "slim_handler off (the stage as configured)" in captured.out
     assert "top imports by cumulative time" in captured.out
     assert "first/idle-warm" in captured.out and "archive phase: upstream unpack" in captured.out
+    assert "initialized ahead of traffic with INIT type on-demand" in captured.out
+    assert "imported in INIT, never run by the first request and 5 warm one(s)" in captured.out
     assert captured.err.count("packaging: ") == 4  # each package's facts, as it is built
     assert captured.err.count("zappa-eager's derived from upstream's") == 2  # packaged once per variant
     assert "time: packaging" in captured.out
     assert [p.name for p in (project.parent / "package-cache").iterdir()] != []  # kept for the next run
-    for mode in MODES:
+    for mode in ALL_MODES:
         assert any(line.split()[:1] == [mode] for line in captured.out.splitlines()), mode
     assert "/5" in captured.err or "[" in captured.err  # the progress bar went to stderr
     leftovers = sorted(p.name for p in project.iterdir() if p.suffix in (".zip", ".gz") or p.name == "handler_venv")

@@ -91,7 +91,7 @@ def test_a_baseline_that_times_out_is_reported_and_the_run_succeeds(
                           "--burst-envs", "1")
     out = capsys.readouterr().out
     assert code == 0, out
-    assert doc["schema"] == "zappa-eager-bench/3" and doc["errors"] == []
+    assert doc["schema"] == "zappa-eager-bench/4" and doc["errors"] == []
     upstream = doc["modes"]["upstream"]
     # Upstream built the app in the first request, past the 1 s function timeout: killed there, and its
     # on-demand cold start too. Counted at the timeout (a lower bound), not as a failure.

@@ -104,3 +104,8 @@ def test_extra_excludes_keeps_our_folders_out_of_the_package(tmp_path: Path) -> 
     assert extra_excludes(project, project / "bench-out", project / "out" / "deep", tmp_path / "elsewhere") == \
         ["bench-out", "out"]
     assert extra_excludes(project, project) == []
+
+
+def test_lmi_measures_one_managed_environment_only_when_asked() -> None:
+    assert parse_options(["dev"]).lmi == 0
+    assert parse_options(["dev", "--lmi", "16"]).lmi == 16

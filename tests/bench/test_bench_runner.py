@@ -1,4 +1,4 @@
-"""The pre-initialized scenario on the real emulator: idle gap, first, warm, idle gap, idle-warm."""
+"""The pre-initialized and proactive scenarios on the real emulator: idle gap, first, warm, idle gap, idle-warm."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from zappa_eager.bench.function import FunctionSpec
 from zappa_eager.bench.records import EnvSample
-from zappa_eager.bench.runner import Clock, measure_pre_initialized
+from zappa_eager.bench.runner import Clock, measure_pre_initialized, measure_proactive
 from zappa_eager.emulator import Emulator
 
 #: Prints, at each invoke, the seconds since the previous one began (or since INIT, for the first).
@@ -57,3 +57,24 @@ def test_no_idle_warm_request_after_the_environment_died(tmp_path: Path) -> None
     assert [r.kind for r in sample.requests] == ["first", "warm"]  # the second warm request found it dead
     assert sample.idle_warm_ms is None and len(sample.errors) == 2
     assert sample.errors[0].startswith("warm /b: Runtime.ExitError")
+
+
+def test_proactive_environment_initializes_on_demand_before_its_first_request(tmp_path: Path) -> None:
+    root = tmp_path / "task"
+    root.mkdir()
+    (root / "gaps.py").write_text("import os\nprint('init type', os.environ['AWS_LAMBDA_INITIALIZATION_TYPE'], "
+                                  "flush=True)\n" + HANDLER)
+    sample = EnvSample(mode="eager", variant="slim_off", round=1)
+    with Emulator(root, handler="gaps.lambda_handler", function_name="gaps", timeout_s=30) as emulator:
+        measure_proactive(emulator, FunctionSpec(name="gaps", stage="dev"), sample, ["/", "/b"], warm=2,
+                          clock=Clock(), idle_s=0.3)
+        logs = emulator.environments[0].logs()
+    assert sample.errors == [] and "init type on-demand" in logs
+    assert [(r.kind, r.path) for r in sample.requests] == [
+        ("proactive-first", "/"), ("proactive-warm", "/b"), ("proactive-warm", "/"), ("proactive-idle-warm", "/")]
+    assert sample.proactive_init_ms is not None and sample.proactive_init_ms > 0
+    assert sample.proactive_first_ms == sample.requests[0].latency_ms
+    assert sample.proactive_idle_warm_ms == sample.requests[-1].latency_ms
+    assert sample.proactive_warm_median_ms is not None and sample.first_ms is None  # its own fields only
+    gaps = [float(seconds) for _, seconds in re.findall(r"gap (\S+) ([\d.]+)", logs)]
+    assert gaps[0] >= 0.3 and gaps[-1] >= 0.3  # INIT ran ahead: the first request came after the idle gap

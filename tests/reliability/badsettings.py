@@ -110,6 +110,8 @@ CASES: tuple[Case, ...] = (
          "eager_init_warmup_after_restore", '"yes"', '"eager_init_warmup_after_restore": true'),
     Case("eager_init_warmup_after_restore", {"eager_init_warmup_after_restore": True},
          "eager_init_warmup_after_restore", "true", "add eager_init_warmup requests", R),
+    Case("eager_init_defer_imports", {"eager_init_defer_imports": "no"}, "eager_init_defer_imports", '"no"',
+         '"eager_init_defer_imports": true'),
     Case("eager_init_warmup_on_demand", {"eager_init_warmup_on_demand": "always"}, "eager_init_warmup_on_demand",
          '"always"', '"skip"', R),
     Case("eager_init_warmup_on_demand", {"eager_init_warmup_on_demand": False}, "eager_init_warmup_on_demand",
@@ -199,7 +201,73 @@ def _extra_cases() -> tuple[Case, ...]:
             Case(WARMUP, _warm({"path": "/", "expect": True}), f"{WARMUP}[0].expect", "true", '"expect": 200'),
             Case(WARMUP, _warm({"path": "/", "expect": 99}), f"{WARMUP}[0].expect", "99", '"expect": 200', R),
         ]
+    if LMI in EAGER_KEYS:
+        cases += _lmi_cases()
     return tuple(cases)
+
+
+LMI = "managed_instances"
+NET = {"subnets": ["subnet-0a"], "security_groups": ["sg-0a"]}
+CP = "arn:aws:lambda:us-east-1:123456789012:capacity-provider:web"
+
+
+def _lmi(value: Any, **stage: Any) -> dict[str, Any]:
+    return {LMI: value, "runtime": "python3.13", **stage}
+
+
+def _lmi_cases() -> list[Case]:
+    """managed_instances (Lambda Managed Instances): the object, each sub-key, and what it cannot go with."""
+    def sub(key: str, value: Any, shown: str, fix: str, kind: str = "type", **extra: Any) -> Case:
+        return Case(f"{LMI}.{key}", _lmi({**NET, key: value, **extra}), f"{LMI}.{key}", shown, fix, kind)
+
+    return [
+        Case(LMI, _lmi(CP), LMI, f'"{CP}"', "attach a capacity provider with"),
+        Case(LMI, _lmi({"capacity_provider_arn": CP, **NET}), LMI, '"subnets"', "keep capacity_provider_arn alone", R),
+        Case(LMI, _lmi({}), f"{LMI}.subnets", "null", '"subnets": ["subnet-0abc"', R),
+        Case(LMI, {LMI: NET, "runtime": "python3.12"}, "runtime", '"python3.12"', '"runtime": "python3.13"', R),
+        Case(LMI, _lmi(NET, provisioned_concurrency=2), PC, "2", "remove provisioned_concurrency", R),
+        Case(LMI, _lmi(NET, snap_start="PublishedVersions"), "snap_start", '"PublishedVersions"', "remove snap_start",
+             R),
+        Case(LMI, _lmi(NET, keep_warm=True), "keep_warm", "true", 'remove "keep_warm"', R),
+        Case(LMI, _lmi(NET, slim_handler=True, ephemeral_storage={"Size": 512}), "ephemeral_storage",
+             '{"Size": 512}', '"ephemeral_storage": {"Size": 768}', R),
+        Case(f"{LMI}.capacity_provider_arn", _lmi({"capacity_provider_arn": 5}), f"{LMI}.capacity_provider_arn", "5",
+             "aws lambda list-capacity-providers"),
+        Case(f"{LMI}.capacity_provider_arn", _lmi({"capacity_provider_arn": "arn:aws:lambda:us-east-1:1:function:x"}),
+             f"{LMI}.capacity_provider_arn", '"arn:aws:lambda:us-east-1:1:function:x"',
+             "aws lambda list-capacity-providers", R),
+        sub("subnets", "subnet-0a", '"subnet-0a"', 'write it as a list: ["subnet-0a"]'),
+        sub("subnets", ["vpc-1"], '["vpc-1"]', 'use IDs such as "subnet-0abc"', R),
+        sub("security_groups", 7, "7", 'use e.g. ["sg-0123"]'),
+        sub("security_groups", ["subnet-0a"], '["subnet-0a"]', 'use IDs such as "sg-0123"', R),
+        sub("operator_role_arn", 5, "5", "arn:aws:iam::123456789012:role/LambdaOperator"),
+        sub("operator_role_arn", "arn:aws:iam::123456789012:user/bob", '"arn:aws:iam::123456789012:user/bob"',
+            "leave it out for a generated role", R),
+        sub("architectures", "arm64", '"arm64"', 'use e.g. ["arm64"]'),
+        sub("architectures", ["arm64"], '["arm64"]', 'set "architecture": "arm64" in the stage too', R),
+        sub("instance_types", "m7g.large", '"m7g.large"', '["m7g.large", "c7g.*"]'),
+        sub("instance_types", ["m7g large"], '["m7g large"]', '["m7g.large", "c7g.*"]', R),
+        sub("max_vcpus", "64", '"64"', '"max_vcpus": 64'),
+        sub("max_vcpus", 1, "1", '"max_vcpus": 64', R),
+        sub("scaling_mode", 1, "1", '"manual" with "target_cpu_utilization": 60'),
+        sub("scaling_mode", "fast", '"fast"', '"manual" with "target_cpu_utilization": 60', R),
+        sub("target_cpu_utilization", "60", '"60"', '"target_cpu_utilization": 60', scaling_mode="manual"),
+        sub("target_cpu_utilization", 150, "150", '"target_cpu_utilization": 60', R, scaling_mode="manual"),
+        sub("target_cpu_utilization", 60, "60", 'set "scaling_mode": "manual"', R),
+        sub("per_environment_max_concurrency", "16", '"16"', "use e.g. 16"),
+        sub("per_environment_max_concurrency", 0, "0", "use e.g. 16", R),
+        sub("per_environment_max_concurrency", 1601, "1601", "use e.g. 16", R),
+        sub("memory_gib_per_vcpu", "4", '"4"', "use 2 (compute), 4 (general purpose) or 8 (memory)"),
+        sub("memory_gib_per_vcpu", 3, "3", "use 2 (compute), 4 (general purpose) or 8 (memory)", R),
+    ]
+
+
+def _lmi_rows() -> tuple[str, ...]:
+    if LMI not in EAGER_KEYS:
+        return ()
+    from zappa_eager.provisioning.lmi_config import KEYS
+
+    return tuple(f"{LMI}.{key}" for key in KEYS)
 
 
 #: The row of misspelt keys: a stage key that looks like ours, or a key inside one of our objects.
@@ -221,6 +289,9 @@ MISSPELT_CASES: tuple[Case, ...] = (
     Case(MISSPELT, _pc({"min": 1, "max": 2, "target_utilisation": 0.5}), PC, '"target_utilisation"',
          "did you mean `target_utilization`?", K),
     Case(MISSPELT, _action(timezon="UTC"), f"{SCHEDULED}[0]", '"timezon"', "did you mean `timezone`?", K),
+    Case(MISSPELT, {"managed_instances": {"subnet": ["subnet-0a"], "security_groups": ["sg-0a"]},
+                    "runtime": "python3.13"}, "managed_instances.subnet", '["subnet-0a"]', "did you mean `subnets`?",
+         K),
 )
 
 
@@ -230,7 +301,7 @@ def all_cases() -> tuple[Case, ...]:
 
 def owned_keys() -> tuple[str, ...]:
     """Every row of the table: the eager keys, provisioned_concurrency and its sub-keys, snap_start, misspelt keys."""
-    return (*EAGER_KEYS, PC, *(f"{PC}.{k}" for k in OBJECT_KEYS), "snap_start", MISSPELT)
+    return (*EAGER_KEYS, PC, *(f"{PC}.{k}" for k in OBJECT_KEYS), *_lmi_rows(), "snap_start", MISSPELT)
 
 
 def covered_subkeys() -> dict[str, set[str]]:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from tests.reliability import djangoapp
 from tests.reliability.djangoapp import ArchiveSize, ProjectArchive, build_archive
@@ -53,7 +53,14 @@ class TmpState:
         return not self.leftovers
 
 
-def inspect_tmp(env: Environment, archive: ProjectArchive, allowed: tuple[str, ...] = ()) -> TmpState:
+class HasTmp(Protocol):
+    """An environment of either kind (one runtime process, or a managed-instances one of several)."""
+
+    @property
+    def tmp_dir(self) -> Path: ...
+
+
+def inspect_tmp(env: HasTmp, archive: ProjectArchive, allowed: tuple[str, ...] = ()) -> TmpState:
     """Compare ``env``'s /tmp with what a clean run leaves: the complete project folder, or nothing.
 
     A project folder counts as complete when its marker names the archive and it holds exactly

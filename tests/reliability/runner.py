@@ -18,7 +18,8 @@ from pathlib import Path
 from tests.reliability.rows import Row
 
 #: The suite's parts, in the order the table shows them.
-MODULES: tuple[str, ...] = ("archivefaults", "initlimit", "apperrors", "load", "connections", "badsettings")
+MODULES: tuple[str, ...] = ("archivefaults", "initlimit", "apperrors", "load", "connections", "badsettings",
+                           "managed")
 PACKAGE = "tests.reliability"
 
 Progress = Callable[[str], None]

@@ -593,3 +593,7 @@ def test_compare_unpack_measures_both_sides_on_one_archive(tmp_path: Path) -> No
     assert result["file_create_us"] > 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("zappa-eager-unpack-")] == []
     assert "speedup" in format_result(archive, result)
+    # zappa-eager's side carries the init report's split, run by run
+    assert set(result["eager_stage_medians_ms"]) == {"download", "inflate", "write"}
+    assert all(len(runs) == 2 and all(ms > 0 for ms in runs) for runs in result["eager_stages_ms"].values())
+    assert all(f"  {stage} " in format_result(archive, result) for stage in ("download", "inflate", "write"))

@@ -57,7 +57,7 @@ def test_a_module_without_the_keys_reads_as_packages_built_before_them() -> None
     generated = GeneratedSettings.from_module(ModuleType("zappa_settings"))
     assert generated == GeneratedSettings()
     assert (generated.enabled, generated.warmup, generated.warmup_rounds) == (True, (), 1)
-    assert (generated.warmup_on_demand, generated.on_error) == ("skip", "auto")
+    assert (generated.warmup_on_demand, generated.on_error) == ("once", "auto")
     assert (generated.warmup_after_restore, generated.snap_start) == (False, False)
 
 
@@ -68,7 +68,7 @@ def test_hand_written_and_unknown_values_fall_back_as_the_runtime_always_did() -
     ))
     assert generated.warmup == ({"method": "GET", "path": "/a"},)
     assert generated.warmup_rounds == 1
-    assert (generated.warmup_on_demand, generated.on_error) == ("skip", "auto")
+    assert (generated.warmup_on_demand, generated.on_error) == ("once", "auto")
     assert generated.warmup_after_restore is True and generated.snap_start is False
 
 

@@ -1,8 +1,8 @@
 """bench.png: the picture a user would draw from CloudWatch, for each mode side by side.
 
 Top row: latency of every request over time, one panel per mode, log scale, with first
-requests on pre-initialized environments, the idle-warm requests (after the same idle gap)
-and on-demand cold starts marked - upstream's
+requests on pre-initialized and proactively initialized environments, the idle-warm requests
+(after the same idle gap) and on-demand cold starts marked - upstream's
 spikes on "warm" environments are what zappa-eager removes. Below: the burst, the medians
 (first / warm / cold), where INIT goes and the slowest imports. Matplotlib's Agg backend:
 no display needed.
@@ -22,7 +22,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.typing import LineStyleType
 
-MODE_COLORS = {"upstream": "#d62728", "upstream-env": "#ff7f0e", "eager": "#1f77b4", "eager+warmup": "#2ca02c"}
+MODE_COLORS = {"upstream": "#d62728", "upstream-env": "#ff7f0e", "eager": "#1f77b4", "eager+warmup": "#2ca02c",
+               "eager+warmup[skip]": "#8c564b", "eager+warmup[once]": "#9467bd", "eager+warmup[full]": "#bcbd22"}
+OTHER_MODE_COLOR = "#7f7f7f"
+
+
+def mode_color(mode: str) -> str:
+    return MODE_COLORS.get(mode, OTHER_MODE_COLOR)
 KIND_STYLE: dict[str, dict[str, Any]] = {
     "warm": {"marker": "o", "color": "#8c8c8c", "s": 10, "label": "warm request", "zorder": 2},
     "first": {"marker": "^", "color": "#e377c2", "s": 60, "label": "first request, pre-initialized env", "zorder": 3},
@@ -30,7 +36,12 @@ KIND_STYLE: dict[str, dict[str, Any]] = {
                   "zorder": 3},
     "cold": {"marker": "X", "color": "#17202a", "s": 55, "label": "cold start (on-demand: INIT + request)",
              "zorder": 3},
+    "proactive-first": {"marker": "v", "color": "#9467bd", "s": 60,
+                        "label": "first request, env initialized ahead (INIT type on-demand)", "zorder": 3},
 }
+#: Kinds drawn with another kind's marker: a proactive environment's warm requests look like any other's.
+KIND_DRAWN_AS: dict[str, tuple[str, ...]] = {"warm": ("warm", "proactive-warm"),
+                                             "idle-warm": ("idle-warm", "proactive-idle-warm")}
 #: Drawn over a request that was killed at the function timeout (its latency is a lower bound).
 TIMED_OUT_STYLE: dict[str, Any] = {"marker": "o", "facecolors": "none", "edgecolors": "#d62728", "s": 140,
                                    "linewidths": 1.5, "label": "timed out (at the function timeout)", "zorder": 4}
@@ -46,7 +57,8 @@ def _timeline(axes: Sequence[Axes], doc: Mapping[str, Any], modes: Sequence[str]
     for ax, mode in zip(axes, modes, strict=True):
         samples = [s for s in variant.get("environments", []) if s["mode"] == mode]
         for kind, style in KIND_STYLE.items():
-            points = [(r["t_s"], r["latency_ms"]) for s in samples for r in s["requests"] if r["kind"] == kind]
+            kinds = KIND_DRAWN_AS.get(kind, (kind,))
+            points = [(r["t_s"], r["latency_ms"]) for s in samples for r in s["requests"] if r["kind"] in kinds]
             if points:
                 ax.scatter([p[0] for p in points], [p[1] for p in points], linewidths=0, **style)
         timed_out = [(r["t_s"], r["latency_ms"]) for s in samples for r in s["requests"] if r.get("timed_out")]
@@ -56,7 +68,7 @@ def _timeline(axes: Sequence[Axes], doc: Mapping[str, Any], modes: Sequence[str]
         limits = f" | {summary['limits']} limit(s) hit" if summary.get("limits") else ""
         ax.set_title(f"{mode}\nfirst {_label(summary.get('first_ms'))} | idle-warm "
                      f"{_label(summary.get('idle_warm_ms'))} | warm {_label(summary.get('warm_ms'))} | cold "
-                     f"{_label(summary.get('cold_ms'))} ms{limits}", fontsize=10, color=MODE_COLORS.get(mode))
+                     f"{_label(summary.get('cold_ms'))} ms{limits}", fontsize=10, color=mode_color(mode))
         ax.set_yscale("log")
         ax.set_xlabel("seconds since start")
         ax.grid(True, which="major", alpha=0.3)
@@ -90,7 +102,7 @@ def _burst(ax: Axes, doc: Mapping[str, Any], modes: Sequence[str]) -> None:
                 labelled.add("timed out")
         for q, line in PERCENTILE_LINES:
             if entry.get(q) is not None:
-                ax.hlines(entry[q], index - 0.32, index + 0.32, colors=MODE_COLORS.get(mode), linestyles=line)
+                ax.hlines(entry[q], index - 0.32, index + 0.32, colors=mode_color(mode), linestyles=line)
     ticks = []
     for mode in modes:
         entry = burst.get("modes", {}).get(mode) or {}

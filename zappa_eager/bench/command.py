@@ -18,7 +18,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +38,9 @@ from zappa_eager.bench.document import ImportProfile, VariantResult, build_docum
 from zappa_eager.bench.environment import BenchEnvironment, plan_environment
 from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_env, open_emulators
 from zappa_eager.bench.importtime import profile_imports
+from zappa_eager.bench.lmi import format_lmi, run_lmi
 from zappa_eager.bench.machine import machine_info
-from zappa_eager.bench.modes import EAGER, EAGER_WARMUP, Mode, Packaging, packagings_for
+from zappa_eager.bench.modes import EAGER, Mode, Packaging, is_eager, packagings_for
 from zappa_eager.bench.options import BenchOptions
 from zappa_eager.bench.phases import PhaseClock
 from zappa_eager.bench.prerequisites import check_prerequisites
@@ -63,6 +64,7 @@ from zappa_eager.packaging.facts import describe_package
 
 if TYPE_CHECKING:
     from zappa_eager.bench.stagecli import StageCLI
+    from zappa_eager.emulator import Emulator
 
 
 def function_spec(cli: StageCLI, options: BenchOptions, environment: BenchEnvironment) -> FunctionSpec:
@@ -155,7 +157,11 @@ def prepare_variants(cli: StageCLI, options: BenchOptions, project: Path, output
 
 
 def import_mode(modes: tuple[Mode, ...]) -> Mode:
-    return EAGER if EAGER in modes else EAGER_WARMUP if EAGER_WARMUP in modes else modes[0]
+    """The mode the import profile runs: ``eager`` (no warm-up: INIT imports only what building the app needs),
+    else the first zappa-eager mode, else the first."""
+    if EAGER in modes:
+        return EAGER
+    return next((mode for mode in modes if is_eager(mode)), modes[0])
 
 
 @dataclass
@@ -166,7 +172,18 @@ class Measured:
     burst: dict[Mode, list[BurstRequest]] = field(default_factory=dict)
     imports: ImportProfile | None = None
     isolation: dict[str, Any] = field(default_factory=dict)
+    lmi: dict[str, Any] | None = None
     burst_contention: dict[str, Any] | None = None
+
+
+def measure_lmi(emulators: Mapping[Mode, Emulator], s3_envs: Mapping[Mode, Any], options: BenchOptions,
+                function: FunctionSpec) -> dict[str, Any]:
+    """One Lambda Managed Instances environment of zappa-eager's package (``--lmi N``), printed and kept."""
+    mode = next((m for m in reversed(options.modes) if is_eager(m)), options.modes[-1])
+    bench = run_lmi(emulators[mode], function.event(options.paths[0]), processes=options.lmi, rounds=options.warm,
+                    env=emulator_env(function, mode, s3_envs[mode]))
+    print(format_lmi(bench), flush=True)
+    return {"mode": mode, **dataclasses.asdict(bench)}
 
 
 def measure_variant(variant: Variant, options: BenchOptions, function: FunctionSpec, progress: Progress,
@@ -184,7 +201,7 @@ def measure_variant(variant: Variant, options: BenchOptions, function: FunctionS
         with phases.phase(f"measure {variant.name}"):
             samples = run_main(emulators, variant, function, environments=options.environments,
                                warm=options.warm, paths=options.paths, clock=Clock(), idle_s=options.idle_s,
-                               on_step=progress.step)
+                               proactive=options.proactive, on_step=progress.step)
         result = VariantResult(variant.name, variant.slim, variant.describe(), samples,
                                {mode: variant.package_for(mode).packaging for mode in modes})
         measured.variants.append(result)
@@ -201,9 +218,14 @@ def measure_variant(variant: Variant, options: BenchOptions, function: FunctionS
             mode = import_mode(modes)
             env = emulator_env(function, mode, s3_envs[mode])
             with phases.phase("import profile"):
-                rows, error = profile_imports(variant.task_roots[mode], function, env)
-            measured.imports = ImportProfile(variant.name, mode, rows, error)
+                run = profile_imports(variant.task_roots[mode], function, env, paths=options.paths, warm=options.warm)
+            measured.imports = ImportProfile(variant.name, mode, run.rows, run.error, used=run.used,
+                                             native=run.native, requests=run.requests,
+                                             request_errors=run.request_errors)
             progress.step("import profile")
+        if primary and options.lmi:
+            measured.lmi = measure_lmi(emulators, s3_envs, options, function)
+            progress.step("managed instances")
         progress.note(f"{variant.name}: stopping the environments, deleting their /tmp folders")
         with phases.phase("cleanup"):
             stack.close()
@@ -258,7 +280,7 @@ def _run(cli: StageCLI, options: BenchOptions) -> int:
     planned = plan_variants(options.slim, bool(cli.stage_config.get("slim_handler", False)))
     variant_count = 1 if options.zip_path else len(planned)
     packages = 1 if options.zip_path else variant_count * len(packagings_for(modes))
-    main_steps = variant_count * len(modes) * options.environments * 2
+    main_steps = variant_count * len(modes) * options.environments * (3 if options.proactive else 2)
     slim_count = int(options.archive_path is not None) if options.zip_path else sum(planned)
     unpack_steps = slim_count if options.unpack_runs else 0
     progress = Progress(packages + variant_count + main_steps + unpack_steps + (len(modes) if options.burst else 0)
@@ -301,7 +323,9 @@ def _run(cli: StageCLI, options: BenchOptions) -> int:
     settings = {
         "environments": options.environments, "warm_requests": options.warm, "paths": list(options.paths),
         "burst_requests": options.burst, "burst_prewarmed": options.burst_envs, "slim": options.slim,
-        "modes": list(modes), "quick": options.quick, "memory_mb": function.memory_mb,
+        "modes": list(modes), "warmup_on_demand": list(options.warmup_on_demand),
+        "proactive": options.proactive, "lmi": {"processes": options.lmi, "result": measured.lmi},
+        "quick": options.quick, "memory_mb": function.memory_mb,
         "timeout_s": function.timeout_s, "event": function.event_kind,
         "init_timeout_s": options.init_limit_s or INIT_TIMEOUT_S, "cache": options.cache,
         "warmup": [w.as_dict() for w in warmup], "zip": str(options.zip_path) if options.zip_path else None,

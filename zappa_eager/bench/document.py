@@ -8,7 +8,9 @@ environment's raw samples; ``burst`` (with the CPU ``contention`` during it), ``
 ``imports``, ``machine``, ``contention`` (the whole run), ``settings``, ``errors`` (failures:
 the run exits 1), ``limits`` (a baseline's timeouts and INITs cut by the INIT limit: measurements,
 not failures) and ``phases`` (seconds per phase of the run). docs/benchmarks.md ("Outputs")
-lists every key; schema 3 added ``limits``, ``phases``, the contention keys and ``timed_out``.
+lists every key; schema 3 added ``limits``, ``phases``, the contention keys and ``timed_out``; schema 4
+the proactive figures (``proactive_*``), ``boto3_in_init``, ``gc_paused``, the archive split in
+``init_phases`` and ``imports.unused_packages``/``unused_modules``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zappa_eager.bench.importtime import ImportRow, top_imports
+from zappa_eager.bench.importtime import ImportRow, top_imports, unused_imports
 from zappa_eager.bench.modes import Mode, PackageOrigin
 from zappa_eager.bench.records import BurstRequest, EnvSample
 from zappa_eager.bench.stats import init_phase_medians, summarize_burst, summarize_modes
 
-SCHEMA = "zappa-eager-bench/3"
+SCHEMA = "zappa-eager-bench/4"
 TOP_IMPORTS = 15
 
 
@@ -55,6 +57,31 @@ class ImportProfile:
     mode: Mode
     rows: list[ImportRow] = field(default_factory=list)
     error: str | None = None
+    used: list[str] | None = None  # modules whose code the profiled requests ran; None: not recorded
+    native: list[str] = field(default_factory=list)  # modules with no Python code to see run
+    requests: int = 0
+    request_errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """bench.json's ``imports``: the top imports, and INIT's imports the first requests never ran."""
+        every = None if self.used is None else unused_imports(self.rows, self.used, self.native, count=len(self.rows))
+        unused = None if every is None else every[:TOP_IMPORTS]
+        unused_sub = None if self.used is None else unused_imports(
+            self.rows, self.used, self.native, level=2, skip=[item.module for item in every or []],
+            count=TOP_IMPORTS)
+        return {
+            "variant": self.variant,
+            "mode": self.mode,
+            "error": self.error,
+            "modules": len(self.rows),
+            "top_cumulative": [r.as_dict() for r in top_imports(self.rows, TOP_IMPORTS, "cumulative")],
+            "top_self": [r.as_dict() for r in top_imports(self.rows, TOP_IMPORTS, "self")],
+            "requests": self.requests,
+            "request_errors": list(self.request_errors),
+            "used_modules": None if self.used is None else len(self.used),
+            "unused_packages": None if unused is None else [item.as_dict() for item in unused],
+            "unused_modules": None if unused_sub is None else [item.as_dict() for item in unused_sub],
+        }
 
 
 def rounded(value: Any, digits: int = 2) -> Any:
@@ -127,14 +154,7 @@ def build_document(*, stage: str, function: str, modes: Sequence[Mode], variants
             "contention": dict(burst_contention) if burst_contention else None,
         },
         "init_phases": main["init_phases"],
-        "imports": None if imports is None else {
-            "variant": imports.variant,
-            "mode": imports.mode,
-            "error": imports.error,
-            "modules": len(imports.rows),
-            "top_cumulative": [r.as_dict() for r in top_imports(imports.rows, TOP_IMPORTS, "cumulative")],
-            "top_self": [r.as_dict() for r in top_imports(imports.rows, TOP_IMPORTS, "self")],
-        },
+        "imports": None if imports is None else imports.as_dict(),
         "machine": dict(machine),
         "contention": dict(contention) if contention else None,
         "settings": dict(settings),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from zappa_eager.bench.modes import MODE_SPECS, Mode, PackageOrigin
+from zappa_eager.bench.modes import Mode, PackageOrigin, mode_spec
 from zappa_eager.bench.variants import Package, Variant, settings_value
 from zappa_eager.emulator import Emulator, events
 
@@ -60,7 +60,7 @@ def s3_objects(package: Package, settings: str) -> list[tuple[str, str, Path | b
 
 
 def emulator_env(function: FunctionSpec, mode: Mode, s3_env: Mapping[str, str]) -> dict[str, str]:
-    return {**function.env, **MODE_SPECS[mode].env, **s3_env}
+    return {**function.env, **mode_spec(mode).env, **s3_env}
 
 
 def open_emulators(stack: ExitStack, variant: Variant, modes: Sequence[Mode], function: FunctionSpec,

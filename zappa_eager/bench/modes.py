@@ -1,12 +1,22 @@
-"""The four ways a package can start, and what distinguishes them: packaging, handler.py, settings, env."""
+"""The ways a package can start, and what distinguishes them: packaging, handler.py, settings, env.
+
+Four fixed modes, plus ``eager+warmup[<value>]`` (``--warmup-on-demand``): ``eager+warmup`` with
+``eager_init_warmup_on_demand`` set to ``<value>`` instead of the stage's, so the values can be
+measured side by side.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-Mode = Literal["upstream", "upstream-env", "eager", "eager+warmup"]
+from zappa_eager.runtime.contract import WARMUP_ON_DEMAND_CHOICES, WarmupOnDemand
+
+#: A mode's name: one of ``MODES``, or ``eager+warmup[<eager_init_warmup_on_demand>]`` (``warmup_mode``).
+Mode = str
 UPSTREAM: Mode = "upstream"
 UPSTREAM_ENV: Mode = "upstream-env"
 EAGER: Mode = "eager"
@@ -31,6 +41,7 @@ class ModeSpec:
     warmup: bool  # eager_init_warmup requests during INIT
     env: Mapping[str, str] = field(default_factory=dict)  # extra Lambda environment variables
     summary: str = ""
+    warmup_on_demand: WarmupOnDemand | None = None  # eager_init_warmup_on_demand for this mode; None: the stage's
 
     @property
     def packaging(self) -> Packaging:
@@ -47,11 +58,38 @@ MODE_SPECS: dict[Mode, ModeSpec] = {
 }
 
 
+_WARMUP_MODE = re.compile(r"eager\+warmup\[([a-z]+)\]")
+
+
+def warmup_mode(value: str) -> Mode:
+    """``eager+warmup`` with ``eager_init_warmup_on_demand`` = ``value``: ``eager+warmup[value]``."""
+    if value not in WARMUP_ON_DEMAND_CHOICES:
+        raise ValueError(f"unknown eager_init_warmup_on_demand {value!r}; choose from "
+                         f"{', '.join(WARMUP_ON_DEMAND_CHOICES)}")
+    return f"{EAGER_WARMUP}[{value}]"
+
+
+def mode_spec(mode: Mode) -> ModeSpec:
+    """The spec of a fixed mode, or of an ``eager+warmup[<value>]`` one; KeyError for any other name."""
+    if mode in MODE_SPECS:
+        return MODE_SPECS[mode]
+    match = _WARMUP_MODE.fullmatch(mode)
+    value = next((choice for choice in WARMUP_ON_DEMAND_CHOICES if match and choice == match.group(1)), None)
+    if value is None:
+        raise KeyError(mode)
+    return dataclasses.replace(MODE_SPECS[EAGER_WARMUP], name=mode, warmup_on_demand=value,
+                               summary=f"zappa-eager with eager_init_warmup, eager_init_warmup_on_demand {value!r}")
+
+
+def is_eager(mode: Mode) -> bool:
+    return mode_spec(mode).eager
+
+
 def is_baseline(mode: Mode) -> bool:
     """``upstream`` and ``upstream-env``: what the bench compares against. Their requests hitting the
     function timeout, or their INIT the INIT limit, are measurements (the slowness the bench shows), not
     failures; zappa-eager's own modes failing is."""
-    return not MODE_SPECS[mode].eager
+    return not mode_spec(mode).eager
 
 
 def parse_modes(values: list[str] | None) -> tuple[Mode, ...]:
@@ -65,7 +103,22 @@ def parse_modes(values: list[str] | None) -> tuple[Mode, ...]:
     return tuple(mode for mode in MODES if mode in chosen)
 
 
+def parse_warmup_on_demand(values: list[str] | None) -> tuple[str, ...]:
+    """``["skip,once", "full"]`` -> the ``eager_init_warmup_on_demand`` values, in canonical order."""
+    chosen = {name.strip() for value in values or [] for name in value.split(",") if name.strip()}
+    unknown = sorted(chosen - set(WARMUP_ON_DEMAND_CHOICES))
+    if unknown:
+        raise ValueError(f"unknown eager_init_warmup_on_demand value(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(WARMUP_ON_DEMAND_CHOICES)}")
+    return tuple(value for value in WARMUP_ON_DEMAND_CHOICES if value in chosen)
+
+
+def with_warmup_modes(modes: Sequence[Mode], values: Sequence[str]) -> tuple[Mode, ...]:
+    """``modes`` then one ``eager+warmup[<value>]`` per value (measured in the same rounds, alternated)."""
+    return (*modes, *(warmup_mode(value) for value in values if warmup_mode(value) not in modes))
+
+
 def packagings_for(modes: Sequence[Mode]) -> tuple[Packaging, ...]:
     """The packagings ``modes`` need, in canonical order (only those get built)."""
-    needed = {MODE_SPECS[mode].packaging for mode in modes}
+    needed = {mode_spec(mode).packaging for mode in modes}
     return tuple(packaging for packaging in PACKAGINGS if packaging in needed)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 from zappa_eager.bench.machine import usable_cpus
-from zappa_eager.bench.modes import MODES, Mode, parse_modes
+from zappa_eager.bench.modes import MODES, Mode, parse_modes, parse_warmup_on_demand, with_warmup_modes
 
 #: ``--slim``: the slim_handler variants to measure.
 SlimChoice = Literal["stage", "on", "off", "both"]
@@ -56,6 +56,9 @@ class BenchOptions:
     stage_env: bool = False
     cache: bool = True
     init_limit_s: float | None = None  # None: function.INIT_TIMEOUT_S
+    warmup_on_demand: tuple[str, ...] = ()  # one eager+warmup[<value>] mode each (already in ``modes``)
+    proactive: bool = True  # measure the proactive initialization pattern
+    lmi: int = 0  # processes of one Lambda Managed Instances environment to measure (0: none)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="slim_handler variants: as the stage says, on, off, or both (default)")
     parser.add_argument("--modes", action="append", metavar="MODE[,MODE]",
                         help=f"modes to compare (default all: {', '.join(MODES)})")
+    parser.add_argument("--warmup-on-demand", action="append", metavar="VALUE[,VALUE]",
+                        help="add one eager+warmup[VALUE] mode per eager_init_warmup_on_demand value (skip, once, "
+                        "full), measured in the same rounds as the other modes (eager+warmup keeps the stage's)")
+    parser.add_argument("--no-proactive", dest="proactive", action="store_false",
+                        help="skip the environments initialized ahead of traffic with INIT type on-demand "
+                        "(Lambda's proactive initialization)")
+    parser.add_argument("--lmi", type=int, default=0, metavar="N",
+                        help="also measure one Lambda Managed Instances environment of N runtime processes sharing "
+                        "/tmp (per-process INIT, requests served while others still INIT, memory of the environment)")
     parser.add_argument("--memory", dest="memory_mb", type=int, metavar="MB",
                         help="memory size of the emulated function (default: the stage's memory_size)")
     parser.add_argument("--keep-work", action="store_true", help="keep the packages and task roots")
@@ -125,7 +137,8 @@ def parse_options(argv: list[str]) -> BenchOptions:
         if not path.startswith("/"):
             parser.error(f"--path {path!r} must start with '/'")
     try:
-        modes = parse_modes(args.modes)
+        warmup_on_demand = parse_warmup_on_demand(args.warmup_on_demand)
+        modes = with_warmup_modes(parse_modes(args.modes), warmup_on_demand)
     except ValueError as exc:
         parser.error(str(exc))
     if args.archive_path and not args.zip_path:
@@ -161,4 +174,7 @@ def parse_options(argv: list[str]) -> BenchOptions:
         stage_env=args.stage_env,
         cache=args.cache,
         init_limit_s=args.init_limit_s,
+        warmup_on_demand=warmup_on_demand,
+        proactive=args.proactive,
+        lmi=max(0, args.lmi),
     )

@@ -8,8 +8,10 @@ from typing import Any, Literal
 from zappa_eager.bench.modes import Mode, is_baseline
 
 #: ``first`` (first request on a pre-initialized environment), ``warm``, ``idle-warm`` (after the same idle
-#: gap as the first), ``cold`` (on an on-demand environment: waits for its INIT).
-RequestKind = Literal["first", "warm", "idle-warm", "cold"]
+#: gap as the first), ``cold`` (on an on-demand environment: waits for its INIT); ``proactive-*``: the same
+#: three on an environment initialized ahead of traffic with INIT type ``on-demand`` (proactive initialization).
+RequestKind = Literal["first", "warm", "idle-warm", "cold", "proactive-first", "proactive-warm",
+                      "proactive-idle-warm"]
 
 
 @dataclass
@@ -29,7 +31,7 @@ class RequestSample:
 
 @dataclass
 class EnvSample:
-    """One round of one mode: a pre-initialized environment and an on-demand one."""
+    """One round of one mode: a pre-initialized environment, a proactively initialized one, an on-demand one."""
 
     mode: Mode
     variant: str
@@ -44,6 +46,14 @@ class EnvSample:
     cold_init_ms: float | None = None  # ...of which Init Duration
     cold_rss_mb: float | None = None
     init_report: dict[str, Any] | None = None  # zappa-eager's report (eager modes only)
+    #: Proactive initialization: INIT type ``on-demand`` ahead of traffic, the idle gap, then as the
+    #: pre-initialized environment (first request, warm ones, idle-warm one).
+    proactive_init_ms: float | None = None
+    proactive_first_ms: float | None = None
+    proactive_warm_median_ms: float | None = None
+    proactive_idle_warm_ms: float | None = None
+    proactive_rss_mb: float | None = None
+    proactive_init_report: dict[str, Any] | None = None
     requests: list[RequestSample] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # failures: the run exits non-zero
     #: Limits hit that are measurements, not failures: a baseline mode's request killed at the function

@@ -17,6 +17,15 @@ from zappa_eager.runtime.report import PHASES
 
 #: The per-mode figures, in table order.
 FIGURES: tuple[str, ...] = ("init_ms", "first_ms", "warm_ms", "idle_warm_ms", "cold_ms", "max_rss_mb")
+#: The same on an environment initialized ahead of traffic with INIT type ``on-demand`` (proactive).
+PROACTIVE_FIGURES: tuple[str, ...] = ("proactive_init_ms", "proactive_first_ms", "proactive_warm_ms",
+                                      "proactive_idle_warm_ms", "proactive_rss_mb")
+#: Init-report keys the bench shows per eager mode (read with .get(): older reports lack them).
+INIT_FLAGS: tuple[str, ...] = ("boto3_in_init", "gc_paused")
+#: The archive phase split (slim_handler), shown in "where INIT goes" when the reports have it.
+ARCHIVE_SPLIT: tuple[str, ...] = ("archive_download", "archive_inflate", "archive_write")
+#: A flag the init reports of one mode disagree on.
+MIXED = "mixed"
 
 
 def _numbers(values: Iterable[float | None]) -> list[float]:
@@ -52,13 +61,35 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def _figure(sample: EnvSample, name: str) -> float | None:
-    return sample.warm_median_ms if name == "warm_ms" else getattr(sample, name)
+    if name == "warm_ms":
+        return sample.warm_median_ms
+    if name == "proactive_warm_ms":
+        return sample.proactive_warm_median_ms
+    value: float | None = getattr(sample, name)
+    return value
 
 
-def first_over_idle_warm(samples: Sequence[EnvSample]) -> list[float]:
+def first_over_idle_warm(samples: Sequence[EnvSample], *, proactive: bool = False) -> list[float]:
     """Per environment: its first request over its own idle-warm request (same path, same idle gap before)."""
-    ratios = (ratio(s.first_ms, s.idle_warm_ms) for s in samples)
+    if proactive:
+        ratios = (ratio(s.proactive_first_ms, s.proactive_idle_warm_ms) for s in samples)
+    else:
+        ratios = (ratio(s.first_ms, s.idle_warm_ms) for s in samples)
     return [r for r in ratios if r is not None]
+
+
+def init_reports(samples: Sequence[EnvSample]) -> list[dict[str, Any]]:
+    """The init reports of the samples' environments initialized before traffic (pre-initialized, proactive)."""
+    return [report for s in samples for report in (s.init_report, s.proactive_init_report) if report]
+
+
+def report_flag(reports: Sequence[dict[str, Any]], key: str) -> bool | str | None:
+    """A boolean init-report key over a mode's reports: True or False when they agree, ``mixed`` when they
+    do not, None when no report has it (upstream's modes, or reports older than the key)."""
+    values = {bool(r[key]) for r in reports if r.get(key) is not None}
+    if not values:
+        return None
+    return values.pop() if len(values) == 1 else MIXED
 
 
 def summarize_mode(samples: Sequence[EnvSample]) -> dict[str, Any]:
@@ -74,6 +105,13 @@ def summarize_mode(samples: Sequence[EnvSample]) -> dict[str, Any]:
     paired = first_over_idle_warm(samples)
     summary["first_over_idle_warm"] = median(paired)
     summary["spread"]["first_over_idle_warm"] = spread(paired)
+    summary.update({name: median(_figure(s, name) for s in samples) for name in PROACTIVE_FIGURES})
+    summary["spread"].update({name: spread(_figure(s, name) for s in samples) for name in PROACTIVE_FIGURES})
+    proactive = first_over_idle_warm(samples, proactive=True)
+    summary["proactive_first_over_idle_warm"] = median(proactive)
+    summary["spread"]["proactive_first_over_idle_warm"] = spread(proactive)
+    reports = init_reports(samples)
+    summary.update({key: report_flag(reports, key) for key in INIT_FLAGS})
     summary["environments"] = len(samples)
     summary["errors"] = sum(len(s.errors) for s in samples)
     summary["limits"] = sum(len(s.limits) for s in samples)  # timeouts and INIT limits that are measurements
@@ -91,13 +129,17 @@ def summarize_modes(samples: Sequence[EnvSample], modes: Sequence[Mode]) -> dict
 
 
 def init_phase_medians(samples: Sequence[EnvSample], modes: Sequence[Mode]) -> dict[Mode, dict[str, float | None]]:
-    """Median milliseconds per INIT phase, from the init reports (modes without reports are left out)."""
+    """Median milliseconds per INIT phase, from the init reports (modes without reports are left out).
+
+    The archive phase's split (``ARCHIVE_SPLIT``) is included when any report of the mode has it.
+    """
     phases: dict[Mode, dict[str, float | None]] = {}
     for mode in modes:
         reports = [s.init_report for s in samples if s.mode == mode and s.init_report]
         if not reports:
             continue
-        keys = [f"{phase}_ms" for phase in PHASES] + ["total_ms"]
+        split = [f"{part}_ms" for part in ARCHIVE_SPLIT if any(r.get(f"{part}_ms") is not None for r in reports)]
+        keys = [f"{phase}_ms" for phase in PHASES] + split + ["total_ms"]
         phases[mode] = {key.removesuffix("_ms"): median(r.get(key) for r in reports) for key in keys}
     return phases
 

@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zappa_eager.bench.contention import describe as describe_contention
+from zappa_eager.bench.stats import ARCHIVE_SPLIT, INIT_FLAGS
 from zappa_eager.runtime.report import PHASES
 
 VARIANT_TITLES = {"slim_off": "slim_handler off", "slim_on": "slim_handler on"}
 MAX_ERRORS = 10
 MB = 1024 * 1024
+FLAG_TITLES = {"boto3_in_init": "boto3 in INIT", "gc_paused": "GC paused"}
 
 
 def fmt_ms(value: float | None) -> str:
@@ -55,6 +57,26 @@ def modes_table(modes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return grid(headers, rows)
 
 
+def proactive_table(modes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Both patterns of INIT type on-demand per mode: a caller waiting for INIT (cold), and an environment
+    initialized ahead of traffic (proactive), its first request against an idle-warm one after the same gap."""
+    headers = ("mode", "cold ms", "proactive INIT ms", "first ms", "idle-warm ms", "first/idle-warm", "warm ms")
+    rows = [(mode, fmt_ms(m.get("cold_ms")), fmt_ms(m.get("proactive_init_ms")), fmt_ms(m.get("proactive_first_ms")),
+             fmt_ms(m.get("proactive_idle_warm_ms")), fmt_ratio(m.get("proactive_first_over_idle_warm")),
+             fmt_ms(m.get("proactive_warm_ms")))
+            for mode, m in modes.items()]
+    return grid(headers, rows)
+
+
+def has_proactive(modes: Mapping[str, Mapping[str, Any]]) -> bool:
+    return any(m.get("proactive_init_ms") is not None or m.get("proactive_first_ms") is not None
+               for m in modes.values())
+
+
+def fmt_flag(value: Any) -> str:
+    return "-" if value is None else "yes" if value is True else "no" if value is False else str(value)
+
+
 def packages_table(modes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The package each mode ran: sizes (zip + slim_handler tarball), files, bytecode state."""
     rows = []
@@ -93,10 +115,45 @@ def phases_line(phases: Mapping[str, float]) -> str:
     return "time: " + ", ".join(f"{name} {value:.0f} s" for name, value in phases.items())
 
 
-def phases_table(phases: Mapping[str, Mapping[str, float | None]]) -> list[str]:
-    names = (*PHASES, "total")
+def phases_table(phases: Mapping[str, Mapping[str, float | None]],
+                 flags: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """Median ms per INIT phase; the archive split (download, inflate, write) when the reports have it (and
+    it is not 0 everywhere: no slim_handler), and
+    per mode whether INIT imported boto3 and held the garbage collector off (``flags``: mode -> summary)."""
+    split = tuple(part for part in ARCHIVE_SPLIT if any(values.get(part) for values in phases.values()))  # not all 0
+    names = (*PHASES, *split, "total")
+    headers = ("mode", *(name.replace("archive_", "archive ") for name in names))
     rows = [(mode, *(fmt_ms(values.get(name)) for name in names)) for mode, values in phases.items()]
-    return grid(("mode", *names), rows)
+    shown = [key for key in INIT_FLAGS if flags and any((flags.get(mode) or {}).get(key) is not None
+                                                          for mode in phases)]
+    if shown:
+        headers = (*headers, *(FLAG_TITLES[key] for key in shown))
+        rows = [(*row, *(fmt_flag((flags or {}).get(mode, {}).get(key)) for key in shown))
+                for row, mode in zip(rows, phases, strict=True)]
+    return grid(headers, rows)
+
+
+def unused_table(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    rows = [(str(e["module"]), fmt_ms(e["cumulative_us"] / 1000.0), fmt_ms(e["self_us"] / 1000.0), str(e["modules"]))
+            for e in entries]
+    return grid(("module", "cumulative ms", "self ms", "modules"), rows)
+
+
+def unused_lines(imports: Mapping[str, Any], count: int = 10) -> list[str]:
+    """INIT's imports the profiled first requests never ran any code of (top-level packages, then subpackages
+    of the packages they did use)."""
+    packages, modules = imports.get("unused_packages"), imports.get("unused_modules")
+    if packages is None:
+        return []
+    what = (f"the first request and {max(int(imports.get('requests') or 0) - 1, 0)} warm one(s) on the bench "
+            "paths")
+    out = ["", f"imported in INIT, never run by {what} ({imports.get('mode')}; by cumulative import time)"]
+    out += unused_table(packages[:count]) if packages else ["  none: the requests ran code of every package"]
+    if modules:
+        out += ["  subpackages of packages the requests did use:", *unused_table(modules[:count])]
+    if imports.get("request_errors"):
+        out.append(f"  a profiled request failed: {imports['request_errors'][0]}")
+    return out
 
 
 def imports_table(imports: Mapping[str, Any]) -> list[str]:
@@ -118,7 +175,11 @@ def render_table(doc: Mapping[str, Any]) -> str:
     for name in sorted(variants, key=lambda n: n != primary):
         variant = variants[name]
         title = VARIANT_TITLES.get(name, name) + (" (the stage as configured)" if name == primary else "")
-        out += ["", title, *modes_table(variant.get("modes", {})), "", *packages_table(variant.get("modes", {}))]
+        out += ["", title, *modes_table(variant.get("modes", {}))]
+        if has_proactive(variant.get("modes", {})):
+            out += ["  initialized ahead of traffic with INIT type on-demand (proactive), against the on-demand cold "
+                    "start (cold):", *proactive_table(variant.get("modes", {}))]
+        out += ["", *packages_table(variant.get("modes", {}))]
         if variant.get("single_package"):
             out.append("  one given package (--zip) for every mode: the upstream modes run it with upstream's "
                        "handler.py swapped in")
@@ -130,6 +191,10 @@ def render_table(doc: Mapping[str, Any]) -> str:
             "  warm: its next requests, back to back; idle-warm: one more after the same idle gap;",
             "  first/idle-warm: median over environments of each one's first / idle-warm;",
             "  cold: an on-demand environment's first request, INIT included, as the caller waits for it"]
+    if any(has_proactive(variant.get("modes", {})) for variant in variants.values()):
+        out += ["  proactive: an environment with INIT type on-demand initialized before any request (Lambda's "
+                "proactive", "  initialization), then as the pre-initialized one: idle gap, first, warm, idle gap, "
+                "idle-warm"]
     burst = doc.get("burst") or {}
     if burst.get("modes"):
         cold = int(burst.get("requests") or 0) - int(burst.get("prewarmed") or 0)
@@ -142,14 +207,19 @@ def render_table(doc: Mapping[str, Any]) -> str:
     phases = {f"{mode}{'' if name == primary else f' ({name})'}": values
               for name in sorted(variants, key=lambda n: n != primary)
               for mode, values in variants[name].get("init_phases", {}).items()}
+    flags = {f"{mode}{'' if name == primary else f' ({name})'}": summary
+             for name in sorted(variants, key=lambda n: n != primary)
+             for mode, summary in variants[name].get("modes", {}).items()}
     if phases:
-        out += ["", "where INIT goes (median ms, from the init report)", *phases_table(phases)]
+        out += ["", "where INIT goes (median ms, from the init report)", *phases_table(phases, flags)]
     imports = doc.get("imports")
     if imports and imports.get("top_cumulative"):
         out += ["", f"top imports by cumulative time (-X importtime, {imports.get('mode')} INIT)",
                 *imports_table(imports)]
     elif imports and imports.get("error"):
         out += ["", f"import profile unavailable: {imports['error']}"]
+    if imports:
+        out += unused_lines(imports)
     out += ["", f"measurements: {describe_contention(doc.get('contention'))}"]
     limits = doc.get("limits") or []
     if limits:

@@ -15,6 +15,8 @@ is tens of times slower, which would measure the file system's bookkeeping, not 
 Other processes' deletions do the same, so the result carries ``file_create_us`` (one
 empty file's creation in the work folder, before the runs): ~20 us on a fresh ext4 such as
 Lambda's /tmp, hundreds of us in that slow state, where every unpack is mostly file creation.
+The eager side also reports its stages (the init report's ``archive_download_ms``,
+``archive_inflate_ms`` and ``archive_write_ms``: each stage's own busy time; they overlap).
 Tooling: never imported inside Lambda.
 """
 
@@ -35,6 +37,7 @@ from typing import Any, Literal
 
 from zappa_eager.emulator.config import DUMMY_CREDENTIALS
 from zappa_eager.emulator.s3 import MotoS3
+from zappa_eager.runtime.contract import ARCHIVE_STAGES
 
 BUCKET = "zappa-eager-unpack-bench"
 #: Whose unpack a run times: upstream's ``load_remote_project_archive`` or ours.
@@ -67,6 +70,7 @@ if side == "upstream":
     start = time.perf_counter()
     handler.load_remote_project_archive(url)
     elapsed = time.perf_counter() - start
+    stages = {}
 else:
     from zappa_eager.runtime.archive import install_project_archive, s3_opener
 
@@ -74,7 +78,8 @@ else:
     result = install_project_archive(url, project, open_archive=s3_opener(session))
     elapsed = time.perf_counter() - start
     folder = result.path
-print(json.dumps({"ms": elapsed * 1000.0, "folder": folder}))
+    stages = dict(result.stages_ms)
+print(json.dumps({"ms": elapsed * 1000.0, "folder": folder, "stages": stages}))
 """
 
 
@@ -132,8 +137,10 @@ def _child_env(tmpdir: Path, endpoint: str) -> dict[str, str]:
     return env
 
 
-def measure_once(side: Side, url: str, project_name: str, tmpdir: Path, endpoint: str) -> tuple[float, Path]:
-    """One unpack in a fresh process whose TMPDIR is ``tmpdir``; milliseconds and the project folder."""
+def measure_once(
+    side: Side, url: str, project_name: str, tmpdir: Path, endpoint: str
+) -> tuple[float, Path, dict[str, float]]:
+    """One unpack in a fresh process whose TMPDIR is ``tmpdir``: milliseconds, the project folder, the stages."""
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, side, url, project_name, str(LAMBDA_UID)],
         env=_child_env(tmpdir, endpoint), cwd=str(tmpdir), capture_output=True, text=True, timeout=600,
@@ -141,7 +148,8 @@ def measure_once(side: Side, url: str, project_name: str, tmpdir: Path, endpoint
     if proc.returncode != 0:
         raise RuntimeError(f"{side} unpack of {url} failed:\n{proc.stderr.strip()[-2000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return float(result["ms"]), Path(result["folder"])
+    stages = {str(stage): float(ms) for stage, ms in (result.get("stages") or {}).items()}
+    return float(result["ms"]), Path(result["folder"]), stages
 
 
 def compare_unpack(
@@ -160,6 +168,7 @@ def compare_unpack(
     root = Path(tempfile.mkdtemp(prefix="zappa-eager-unpack-", dir=workdir))
     s3 = MotoS3(root / "moto.log")
     timings: dict[Side, list[float]] = {side: [] for side in SIDES}
+    stages: dict[str, list[float]] = {stage: [] for stage in ARCHIVE_STAGES}
     try:
         create_us = file_create_us(root)
         endpoint = s3.start()
@@ -168,7 +177,7 @@ def compare_unpack(
             for side in SIDES if run % 2 == 0 else SIDES[::-1]:
                 tmpdir = root / f"run{run}-{side}"
                 tmpdir.mkdir()
-                ms, folder = measure_once(side, url, project_name, tmpdir, endpoint)
+                ms, folder, split = measure_once(side, url, project_name, tmpdir, endpoint)
                 got = tree_stats(folder)
                 if got != (files, unpacked_bytes):
                     raise RuntimeError(
@@ -176,6 +185,9 @@ def compare_unpack(
                         f"the archive has {files} / {unpacked_bytes}"
                     )
                 timings[side].append(ms)
+                if side == "eager":
+                    for stage in ARCHIVE_STAGES:
+                        stages[stage].append(split.get(stage, 0.0))
     finally:
         s3.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -192,6 +204,9 @@ def compare_unpack(
         "eager_median_ms": eager_median,
         "speedup": upstream_median / eager_median if eager_median > 0 else None,  # JSON has no infinity
         "file_create_us": create_us,
+        # zappa-eager's stages, run by run, and their medians (each stage's own busy time; they overlap)
+        "eager_stages_ms": stages,
+        "eager_stage_medians_ms": {stage: statistics.median(runs) for stage, runs in stages.items()},
     }
 
 
@@ -208,6 +223,13 @@ def format_result(archive: Path, result: dict[str, Any]) -> str:
         lines.append(f"{label:<12} {result[f'{key}_median_ms']:>10.0f}   {runs}")
     speedup = result["speedup"]
     lines.append(f"{'speedup':<12} {speedup:>9.2f}x" if speedup is not None else f"{'speedup':<12} {'-':>10}")
+    stage_runs: dict[str, list[float]] = result.get("eager_stages_ms") or {}
+    medians: dict[str, float] = result.get("eager_stage_medians_ms") or {}
+    if medians:
+        lines.append("zappa-eager's stages (each its own busy time; they overlap):")
+        for stage, median in medians.items():
+            runs = " ".join(f"{ms:.0f}" for ms in stage_runs.get(stage, []))
+            lines.append(f"  {stage:<10} {median:>10.0f}   {runs}")
     return "\n".join(lines)
 
 

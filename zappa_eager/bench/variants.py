@@ -18,6 +18,7 @@ import ast
 import dataclasses
 import importlib.util
 import py_compile
+import re
 import shutil
 import tarfile
 import zipfile
@@ -29,16 +30,17 @@ from typing import TYPE_CHECKING, Any
 
 from zappa_eager.bench.modes import (
     EAGER_PACKAGING,
-    MODE_SPECS,
     PACKAGINGS,
     Mode,
     ModeSpec,
     PackageOrigin,
     Packaging,
+    mode_spec,
 )
 from zappa_eager.emulator.taskroot import link_or_copy
 from zappa_eager.packaging.facts import PackageFacts, describe_package
 from zappa_eager.packaging.runtime_files import HANDLER_FILE
+from zappa_eager.runtime.contract import WarmupOnDemand
 from zappa_eager.settings import WarmupRequest, parse_eager_settings
 
 if TYPE_CHECKING:
@@ -79,7 +81,7 @@ class Variant:
     settings: dict[Mode, str] = field(default_factory=dict)  # mode -> zappa_settings.py text
 
     def package_for(self, mode: Mode) -> Package:
-        return self.packages[MODE_SPECS[mode].packaging]
+        return self.packages[mode_spec(mode).packaging]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -119,13 +121,18 @@ def stage_overrides(cli: StageCLI, **settings: Any) -> Iterator[None]:
 
 
 @contextmanager
-def eager_settings(cli: StageCLI, *, enabled: bool,
-                   warmup: tuple[WarmupRequest, ...] | None = None) -> Iterator[None]:
-    """Swap ``cli.eager`` (which drives the EAGER_* keys of zappa_settings.py) for a while."""
+def eager_settings(cli: StageCLI, *, enabled: bool, warmup: tuple[WarmupRequest, ...] | None = None,
+                   warmup_on_demand: WarmupOnDemand | None = None) -> Iterator[None]:
+    """Swap ``cli.eager`` (which drives the EAGER_* keys of zappa_settings.py) for a while.
+
+    ``warmup_on_demand``: ``eager_init_warmup_on_demand`` instead of the stage's (None keeps the stage's).
+    """
     previous = cli.eager
     keep = previous.warmup if warmup is None else warmup
+    on_demand = previous.warmup_on_demand if warmup_on_demand is None else warmup_on_demand
     cli.eager = dataclasses.replace(previous, enabled=enabled, warmup=keep,
-                                    warmup_after_restore=previous.warmup_after_restore and bool(keep))
+                                    warmup_after_restore=previous.warmup_after_restore and bool(keep),
+                                    warmup_on_demand=on_demand)
     try:
         yield
     finally:
@@ -243,7 +250,8 @@ def warmup_requests(cli: StageCLI, paths: Sequence[str]) -> tuple[WarmupRequest,
 def render_settings(cli: StageCLI, slim: bool, spec: ModeSpec, warmup: tuple[WarmupRequest, ...]) -> str:
     """zappa_settings.py for one mode, through the CLI's own renderer (upstream's + EAGER_* keys)."""
     with stage_overrides(cli, slim_handler=slim), eager_settings(cli, enabled=spec.eager,
-                                                                 warmup=warmup if spec.warmup else ()):
+                                                                 warmup=warmup if spec.warmup else (),
+                                                                 warmup_on_demand=spec.warmup_on_demand):
         return str(cli.get_zappa_settings_string())
 
 
@@ -278,12 +286,17 @@ def replace_module(root: Path, name: str, source: bytes) -> bool:
     return True
 
 
+def task_root_name(mode: Mode) -> str:
+    """A folder name for the mode's task root: ``eager+warmup[once]`` -> ``eager-warmup-once``."""
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", mode).strip("-")
+
+
 def derive_task_roots(cli: StageCLI, variant: Variant, modes: Sequence[Mode], warmup: tuple[WarmupRequest, ...],
                       work: Path) -> None:
     """Unpack each of the variant's packages once and make one task root per mode from its packaging's."""
     bases: dict[PackageOrigin, Path] = {}
     for mode in modes:
-        spec = MODE_SPECS[mode]
+        spec = mode_spec(mode)
         package = variant.package_for(mode)
         base = bases.get(package.packaging)
         if base is None:
@@ -291,7 +304,7 @@ def derive_task_roots(cli: StageCLI, variant: Variant, modes: Sequence[Mode], wa
             with zipfile.ZipFile(package.zip) as archive:
                 archive.extractall(base)
             bases[package.packaging] = base
-        root = work / variant.name / mode.replace("+", "-")
+        root = work / variant.name / task_root_name(mode)
         shutil.copytree(base, root, copy_function=link_or_copy)
         settings = render_settings(cli, variant.slim, spec, warmup)
         replace_module(root, "handler.py", handler_source(spec.eager))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zappa_eager.coldstarts.records import SUCCESS, EagerInit, InitReportLine, Invocation, Record
-from zappa_eager.runtime.report import PHASES
+from zappa_eager.runtime.report import ARCHIVE_STAGE_KEYS, PHASES
 
 #: The percentiles every distribution reports, besides p50 (the median) and max.
 PERCENTILES: tuple[int, ...] = (95, 99)
@@ -126,6 +126,8 @@ class VersionStats:
     eager_events: Counter[str] = field(default_factory=Counter)  # every init report per event
     eager_failed: int = 0
     phases: dict[str, Distribution] = field(default_factory=dict)
+    archive_stages: dict[str, Distribution] = field(default_factory=dict)  # INITs whose report has the split
+    archive_unpacks: int = 0  # successful init reports with the archive phase's split (an unpack ran)
     warmup: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -180,12 +182,23 @@ class VersionStats:
                 self.phases.setdefault(name, Distribution()).add(ms)
             if record.total_ms is not None:
                 self.phases.setdefault("total", Distribution()).add(record.total_ms)
+            if record.archive_stages_ms:
+                self.archive_unpacks += 1
+            for stage, ms in record.archive_stages_ms.items():
+                self.archive_stages.setdefault(stage, Distribution()).add(ms)
         self.warmup.update(record.warmup)
 
     def phase_medians(self) -> dict[str, float | None] | None:
         if not self.phases:
             return None
         return {name: self.phases[name].median() if name in self.phases else None for name in (*PHASES, "total")}
+
+    def archive_stage_medians(self) -> dict[str, float | None] | None:
+        """Median ms of each archive stage over the INITs that unpacked (None when no report carries the split)."""
+        if not self.archive_stages:
+            return None
+        return {stage: self.archive_stages[stage].median() if stage in self.archive_stages else None
+                for stage in ARCHIVE_STAGE_KEYS}
 
 
 class Aggregator:

@@ -4,7 +4,8 @@ Shape (``SCHEMA``, docs/coldstarts.md lists every key): ``versions`` (a list, ol
 each with ``version``, ``aliases``, ``zappa_eager``, ``invocations``, ``cold_starts``,
 ``cold_start_rate``, ``restores``, ``timeouts``, ``errors``, ``init_errors``, ``init_ms``,
 ``restore_ms``, ``cold_request_ms`` (with ``by_init_type``) and ``warm_ms`` (``count``,
-``p50``, ``p95``, ``p99``, ``max``), ``inits_by_type``, ``phases_ms`` and ``warmup``; and
+``p50``, ``p95``, ``p99``, ``max``), ``inits_by_type``, ``phases_ms``, ``archive_stages_ms``,
+``archive_unpacks`` and ``warmup``; and
 ``compare``, the before/after ratio of the cold-request p50 and p95. Fields are only ever
 added within a schema version. Figures are not rounded: they are exactly what ``statistics``
 computes on the logged values.
@@ -57,6 +58,8 @@ def version_entry(stats: VersionStats, aliases: Sequence[str]) -> dict[str, Any]
         "init_reports": dict(sorted(stats.eager_events.items())) if stats.zappa_eager else None,
         "failed_init_reports": stats.eager_failed if stats.zappa_eager else None,
         "phases_ms": stats.phase_medians(),
+        "archive_stages_ms": stats.archive_stage_medians(),
+        "archive_unpacks": stats.archive_unpacks if stats.zappa_eager else None,
         "warmup": dict(sorted(stats.warmup.items())) if stats.zappa_eager else None,
     }
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from zappa_eager.runtime.report import PHASES, REPORT_KEY
+from zappa_eager.runtime.report import ARCHIVE_STAGE_KEYS, PHASES, REPORT_KEY
 
 #: The version in a Lambda log stream name: ``YYYY/MM/DD/[VERSION]hex``.
 _STREAM_VERSION = re.compile(r"\[([^\]]+)\]")
@@ -85,6 +85,9 @@ class EagerInit:
     ok: bool
     total_ms: float | None
     phases_ms: dict[str, float] = field(default_factory=dict)
+    #: The archive phase's stages (``download``, ``inflate``, ``write``), when the report carries them and an
+    #: unpack ran (reports before the split, stages without slim_handler and reused folders have none).
+    archive_stages_ms: dict[str, float] = field(default_factory=dict)
     warmup: tuple[str, ...] = ()  # "GET /healthz warmed", one per request of the last round
 
 
@@ -144,12 +147,20 @@ def parse_platform_record(document: dict[str, Any], version: str, stream: str) -
 
 def parse_eager_init(report: dict[str, Any], version: str, stream: str) -> EagerInit:
     phases = {name: float(report[f"{name}_ms"]) for name in PHASES if _float(report.get(f"{name}_ms")) is not None}
+    stages: dict[str, float] = {}
+    for stage, key in ARCHIVE_STAGE_KEYS.items():
+        ms = _float(report.get(f"{key}_ms"))
+        if ms is not None:
+            stages[stage] = ms
+    if not any(stages.values()):  # no unpack ran (all 0), or a report from before the split
+        stages = {}
     entries = [w for w in report.get("warmup") or [] if isinstance(w, dict)]
     last_round = max((int(w.get("round") or 1) for w in entries), default=1)
     warmup = tuple(f"{w.get('method')} {w.get('path')} {w.get('outcome') or 'warmed'}" for w in entries
                    if int(w.get("round") or 1) == last_round)
     return EagerInit(version, stream, str(report.get("event") or "init"), str(report.get("init_type") or "unknown"),
-                     bool(report.get("ok", True)), _float(report.get("total_ms")), phases, warmup)
+                     bool(report.get("ok", True)), _float(report.get("total_ms")), phases,
+                     archive_stages_ms=stages, warmup=warmup)
 
 
 def parse_message(message: str, stream: str, version: str | None = None) -> Record | None:

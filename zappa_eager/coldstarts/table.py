@@ -46,6 +46,11 @@ def eager_lines(versions: list[Mapping[str, Any]]) -> list[str]:
     for v in eager:
         types = ", ".join(f"{kind} {count}" for kind, count in (v["inits_by_type"] or {}).items())
         lines.append(f"  version {v['version']}: INITs by type: {types or '-'}")
+        stages = v.get("archive_stages_ms")
+        if stages:
+            split = ", ".join(f"{stage} {fmt_ms(ms)}" for stage, ms in stages.items())
+            lines.append(f"    archive (median ms of {v.get('archive_unpacks') or 0} unpacks, each stage's own busy "
+                         f"time; they overlap): {split}")
         outcomes = v.get("warmup") or {}
         if outcomes:
             lines.append("    warm-up (last round): " + ", ".join(f"{k} x{n}" for k, n in outcomes.items()))

@@ -9,7 +9,8 @@ visible (``isolation.RUNTIME_CLIENT_MODULES``). Each environment has its own Run
 where that is not permitted and TMPDIR is used instead), and a read-only view of the task root.
 
 Modules: ``emulator`` (the function, routing, cleanup), ``environment`` (one environment's
-invokes and results), ``lifecycle`` (INIT, the init limit, the SnapStart restore; ``Stage``),
+invokes and results), ``managed`` (a Lambda Managed Instances environment: N processes),
+``lifecycle`` (INIT, the init limit, the SnapStart restore; ``Stage``),
 ``process`` (spawn, watch, kill, peak RSS of the runtime process), ``runtime_api`` (the HTTP
 server awslambdaric talks to), ``platform_log`` (START/END/REPORT/INIT_REPORT lines and
 billing), ``logcapture``, ``isolation``, ``config``, ``result``, ``events``, ``s3``, ``motoext``.
@@ -39,6 +40,11 @@ API (stable; the benchmark builds on it)::
         emu.invoke(event)                                # Lambda-like routing: idle warm env, else a new
                                                          # on-demand one; thread-safe (bursts)
         emu.reports                                      # every REPORT line, in order
+        lmi = emu.start_managed_environment(16)          # Lambda Managed Instances: 16 runtime processes
+                                                         # (awslambdaric forks them), one Runtime API, one
+                                                         # /tmp; returns once one process is ready
+        lmi.wait_ready(); lmi.workers(); lmi.memory()    # per-process INIT; RSS/PSS of the whole environment
+        lmi.invoke(event).process                        # thread-safe, up to 16 at once; which process served
 
 Details:
 
@@ -79,8 +85,9 @@ from . import events
 from .emulator import Emulator
 from .environment import Environment
 from .lifecycle import EnvironmentBusy, EnvironmentDead, Stage
+from .managed import ManagedEnvironment
 from .platform_log import parse_report_line
 from .result import InvokeResult
 
-__all__ = ["Emulator", "Environment", "EnvironmentBusy", "EnvironmentDead", "InvokeResult", "Stage", "events",
-           "parse_report_line"]
+__all__ = ["Emulator", "Environment", "EnvironmentBusy", "EnvironmentDead", "InvokeResult", "ManagedEnvironment",
+           "Stage", "events", "parse_report_line"]

@@ -16,6 +16,7 @@ from .config import FunctionConfig, Launch, init_type_of
 from .environment import Environment
 from .isolation import Sandbox, build_runtime_dir, interpreter, namespaces_available
 from .lifecycle import EnvironmentBusy, EnvironmentDead
+from .managed import DEFAULT_PROCESSES, ManagedEnvironment
 from .result import InvokeResult
 from .s3 import MotoS3
 
@@ -68,6 +69,8 @@ class Emulator:
         self.print_reports = print_reports
         self.release_tmp_on_stop = release_tmp_on_stop
         self.environments: list[Environment] = []
+        #: Lambda Managed Instances environments (:meth:`start_managed_environment`); never routed to by :meth:`invoke`.
+        self.managed: list[ManagedEnvironment] = []
         self.reports: list[str] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -106,12 +109,17 @@ class Emulator:
         atexit.unregister(self.close)
         with self._lock:
             environments = list(self.environments)
+            managed = list(self.managed)
         for environment in environments:
             environment.stop()
+        for lmi in managed:
+            lmi.stop()
         if self._s3 is not None:
             self._s3.stop()
         for environment in environments:
             environment.release_tmp()
+        for lmi in managed:
+            lmi.release_tmp()
         if os.path.ismount(self.task_mount):  # never delete through a mount (cannot happen: private namespaces)
             return
         shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -151,6 +159,28 @@ class Emulator:
             environment.start(restore=restore)
         return environment
 
+    def start_managed_environment(self, processes: int = DEFAULT_PROCESSES, *, env: dict[str, str] | None = None,
+                                  wait_all: bool = False) -> ManagedEnvironment:
+        """A Lambda Managed Instances environment: ``processes`` runtime processes, one Runtime API, one /tmp.
+
+        Returns once the environment's INIT is over (one process asks for an event; the others may
+        still be in theirs), or after every process finished its INIT with ``wait_all``. An INIT
+        failure does not raise: see ``env.init_error``. See :mod:`.managed`.
+        """
+        self._check_open()
+        with self._lock:
+            name = f"lmi-{len(self.managed) + 1}"
+            env_dir = self.work_dir / name
+            env_dir.mkdir()
+            launch = self._launch(env_dir)
+            environment = ManagedEnvironment(name, launch, processes, env, env_dir)
+            environment.release_tmp_on_stop = self.release_tmp_on_stop
+            self.managed.append(environment)
+        environment.start()
+        if wait_all and environment.alive:
+            environment.wait_ready()
+        return environment
+
     def invoke(self, event: Any, *, init_type: str = "on-demand", **kwargs: Any) -> InvokeResult:
         """Route like Lambda: an idle live environment if there is one, else a new ``init_type`` one.
 
@@ -182,19 +212,22 @@ class Emulator:
             name = f"env-{len(self.environments) + 1}"
             env_dir = self.work_dir / name
             env_dir.mkdir()
-            sized = self.config.ephemeral_storage_mb
-            tmpfs_mb = sized if sized is not None else (AUTO_TMPFS_MB if self.isolated_tmp else None)
-            sandbox = Sandbox(self.config.task_root, self.task_mount, env_dir / "tmp", self.isolated_tmp,
-                              self.read_only_task_root, self._unshare, self._mount,
-                              tmp_size_mb=tmpfs_mb, tmp_required=sized is not None)
-            launch = Launch(self.config, sandbox, self.runtime_dir, self.python, lambda: self.s3_endpoint,
-                            self._on_report, sys.stderr if self.echo_logs else None)
-            environment = Environment(name, init_type, launch, env)
+            environment = Environment(name, init_type, self._launch(env_dir), env)
             environment.release_tmp_on_stop = self.release_tmp_on_stop
             if reserve:
                 environment.reserve()
             self.environments.append(environment)
         return environment
+
+    def _launch(self, env_dir: Path) -> Launch:
+        """What a new environment in ``env_dir`` needs: its sandbox (``env_dir/tmp`` is its /tmp) and the function."""
+        sized = self.config.ephemeral_storage_mb
+        tmpfs_mb = sized if sized is not None else (AUTO_TMPFS_MB if self.isolated_tmp else None)
+        sandbox = Sandbox(self.config.task_root, self.task_mount, env_dir / "tmp", self.isolated_tmp,
+                          self.read_only_task_root, self._unshare, self._mount,
+                          tmp_size_mb=tmpfs_mb, tmp_required=sized is not None)
+        return Launch(self.config, sandbox, self.runtime_dir, self.python, lambda: self.s3_endpoint,
+                      self._on_report, sys.stderr if self.echo_logs else None)
 
     def _on_report(self, line: str) -> None:
         with self._lock:

@@ -46,6 +46,9 @@ class InvokeResult:
     memory_size_mb: int = 0
     max_memory_mb: int | None = None
     report_line: str = ""
+    #: The runtime process that took the event: a Lambda Managed Instances environment runs several
+    #: (:class:`~.managed.ManagedEnvironment`); None in the one-process environments.
+    process: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -12,7 +12,10 @@ upstream leaves on ``$LATEST`` (function URL, schedules, event sources) to the a
 * ``autoscaling``: Application Auto Scaling calls over one client;
 * ``deploy``: ``ProvisionedConcurrency``, the steps run around each upstream command;
 * ``status``: what ``zappa status`` adds;
-* ``mixin``: ``ProvisionedConcurrencyMixin``, the thin ``ZappaCLI`` overrides delegating to it;
+* ``mixin``: ``ProvisionedConcurrencyMixin``, the thin ``ZappaCLI`` overrides delegating to it (or to LMI's);
+* Lambda Managed Instances (``managed_instances``): ``lmi_config`` (the setting), ``capacity_provider``
+  (create/attach/wait/delete, the operator role), ``managed_instances`` (the steps around upstream's
+  commands: publish, wait, alias, retire), ``lmi_status`` (what ``zappa status`` adds);
 * ``revert`` (with ``revert_plan``, ``revert_callers``, ``revert_code``): ``zappa revert-to-upstream``.
 """
 

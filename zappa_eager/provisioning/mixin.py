@@ -4,16 +4,19 @@
 gives upstream the integer it understands, and keeps the stage's PC as ``self.pc``
 (``zappa_eager.provisioning.deploy.ProvisionedConcurrency``). Every command override then
 passes upstream's own method to ``self.pc``, which runs the PC and autoscaling steps around
-it. Without ``provisioned_concurrency`` every override is upstream's method, untouched.
-Tooling module.
+it. ``managed_instances`` (Lambda Managed Instances) is loaded the same way into ``self.lmi``
+(``zappa_eager.provisioning.managed_instances.ManagedInstances``); the two exclude each other.
+Without either, every override is upstream's method, untouched. Tooling module.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any
 
 from click import ClickException
+from zappa.utilities import get_runtime_from_python_version
 
 from zappa_eager.provisioning.config import (
     SETTING,
@@ -22,6 +25,9 @@ from zappa_eager.provisioning.config import (
     parse_provisioned_concurrency,
 )
 from zappa_eager.provisioning.deploy import ProvisionedConcurrency
+from zappa_eager.provisioning.lmi_config import ManagedInstancesError, parse_managed_instances
+from zappa_eager.provisioning.managed_instances import ALIAS as LMI_ALIAS
+from zappa_eager.provisioning.managed_instances import ManagedInstances
 
 if TYPE_CHECKING:
     from zappa.cli import ZappaCLI as _CLIBase
@@ -37,6 +43,8 @@ class ProvisionedConcurrencyMixin(_CLIBase):  # type: ignore[misc]  # zappa ship
 
     #: The stage's provisioned concurrency and its steps; None when the stage does not set it.
     pc: ProvisionedConcurrency | None = None
+    #: The stage's Lambda Managed Instances steps; None when the stage does not set ``managed_instances``.
+    lmi: ManagedInstances | None = None
 
     @property
     def pc_config(self) -> ProvisionedConcurrencyConfig | None:
@@ -47,8 +55,10 @@ class ProvisionedConcurrencyMixin(_CLIBase):  # type: ignore[misc]  # zappa ship
         """Validate ``provisioned_concurrency`` first, then give upstream the integer it understands."""
         self.load_settings_file(settings_file)
         self.pc = None
+        self.lmi = None
         if self.api_stage in self.zappa_settings:
             self._drop_own_overrides()
+            self._load_managed_instances()
             config = self._parse_stage()
             if config is not None:
                 self.pc = ProvisionedConcurrency(self, config)
@@ -57,6 +67,26 @@ class ProvisionedConcurrencyMixin(_CLIBase):  # type: ignore[misc]  # zappa ship
                     self._override("keep_warm", False)
                     self.pc.keep_warm_skipped = True
         return super().load_settings(settings_file, session)
+
+    def _load_managed_instances(self) -> None:
+        """``managed_instances``: validated, keep_warm off unless set, API Gateway on the alias unless set."""
+        stage = self.stage_config
+        try:
+            config = parse_managed_instances(stage, self.api_stage, get_runtime_from_python_version())
+        except ManagedInstancesError as exc:
+            raise ClickException(str(exc)) from exc
+        if config is None:
+            return
+        if "keep_warm" not in stage:
+            self._override("keep_warm", False)
+            config = dataclasses.replace(config, keep_warm_skipped=True)
+        if stage.get("apigateway_lambda_qualifier") is None:
+            self._override("apigateway_lambda_qualifier", LMI_ALIAS)
+        self.lmi = ManagedInstances(self, config)
+
+    @property
+    def _steps(self) -> ProvisionedConcurrency | ManagedInstances | None:
+        return self.pc if self.pc is not None else self.lmi
 
     def _parse_stage(self) -> ProvisionedConcurrencyConfig | None:
         stage = self.stage_config
@@ -84,33 +114,40 @@ class ProvisionedConcurrencyMixin(_CLIBase):  # type: ignore[misc]  # zappa ship
     # -- commands: upstream's method, run by the PC steps when the stage has PC ----------
     def deploy(self, source_zip: str | None = None, docker_image_uri: str | None = None) -> Any:
         upstream = functools.partial(super().deploy, source_zip, docker_image_uri)
-        return upstream() if self.pc is None else self.pc.deploy(upstream)
+        steps = self._steps
+        return upstream() if steps is None else steps.deploy(upstream)
 
     def update(
         self, source_zip: str | None = None, no_upload: bool = False, docker_image_uri: str | None = None
     ) -> Any:
         upstream = functools.partial(super().update, source_zip, no_upload, docker_image_uri)
-        return upstream() if self.pc is None else self.pc.update(upstream)
+        steps = self._steps
+        return upstream() if steps is None else steps.update(upstream)
 
     def rollback(self, revision: int) -> Any:
         upstream = functools.partial(super().rollback, revision)
-        return upstream() if self.pc is None else self.pc.rollback(upstream)
+        steps = self._steps
+        return upstream() if steps is None else steps.rollback(upstream)
 
     def undeploy(self, no_confirm: bool = False, remove_logs: bool = False) -> Any:
-        if self.pc is None:
+        steps = self._steps
+        if steps is None:
             return super().undeploy(no_confirm, remove_logs)
         if not no_confirm:  # pragma: no cover - interactive; asked here so "n" leaves autoscaling alone
             if input("Are you sure you want to undeploy? [y/n] ") != "y":
                 return None
-        return self.pc.undeploy(functools.partial(super().undeploy, no_confirm=True, remove_logs=remove_logs))
+        return steps.undeploy(functools.partial(super().undeploy, no_confirm=True, remove_logs=remove_logs))
 
     def schedule(self) -> Any:
-        return super().schedule() if self.pc is None else self.pc.schedule(super().schedule)
+        steps = self._steps
+        return super().schedule() if steps is None else steps.schedule(super().schedule)
 
     def unschedule(self) -> Any:
-        return super().unschedule() if self.pc is None else self.pc.unschedule(super().unschedule)
+        steps = self._steps
+        return super().unschedule() if steps is None else steps.unschedule(super().unschedule)
 
     def status(self, return_json: bool = False) -> Any:
-        if self.pc is None:
+        steps = self._steps
+        if steps is None:
             return super().status(return_json)
-        return self.pc.status(super().status, return_json)
+        return steps.status(super().status, return_json)

@@ -85,6 +85,12 @@ def run_revert_command(cli: EagerZappaCLI, argv: list[str]) -> int:
 def revert(cli: EagerZappaCLI, options: RevertOptions) -> int:
     cli.api_stage = options.stage
     cli.load_settings(options.settings_file)
+    if cli.lmi is not None:  # upstream has no Lambda Managed Instances: nothing to revert to in place
+        raise ClickException(
+            f"Stage '{cli.api_stage}' runs on Lambda Managed Instances (managed_instances), which upstream Zappa "
+            "does not support: move it back to on-demand or provisioned concurrency first (a new stage, then undeploy "
+            "this one; docs/migrating.md), then revert that stage."
+        )
     target = make_target(cli, options)
     check_deployed(target)
     click.echo(f"Taking stage '{target.stage}' ({target.function_name}) back to upstream Zappa. "

@@ -25,11 +25,14 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from zappa_eager.runtime.unpack import ArchiveError, CorruptArchive, UnsafeArchiveMember, unpack
+from zappa_eager.runtime.contract import ArchiveStage
+from zappa_eager.runtime.envlock import environment_lock
+from zappa_eager.runtime.report import record_archive_stages
+from zappa_eager.runtime.unpack import ArchiveError, CorruptArchive, StageClock, UnsafeArchiveMember, unpack
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -81,6 +84,8 @@ class ArchiveResult:
     reused: bool
     members: int
     attempts: int
+    #: Each stage's busy time over all attempts (``download`` includes opening the S3 object); empty when reused.
+    stages_ms: Mapping[ArchiveStage, float] = field(default_factory=dict)
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -93,9 +98,10 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def extract_safely(stream: IO[bytes], destination: str, *, writers: int | None = None) -> int:
+def extract_safely(stream: IO[bytes], destination: str, *, writers: int | None = None,
+                   clock: StageClock | None = None) -> int:
     """Unpack a gzipped tar stream into the empty folder ``destination``, checking each member first."""
-    return unpack(stream, destination, writers=writers)
+    return unpack(stream, destination, writers=writers, clock=clock)
 
 
 def _s3_error_code(exc: BaseException) -> str | None:
@@ -126,7 +132,10 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _clean_leftovers(tmp_root: str, project_name: str) -> None:
-    """Remove partial folders left by an interrupted init (an unmarked project folder: ``_remove_unmarked``)."""
+    """Remove partial folders left by an interrupted init (an unmarked project folder: ``_remove_unmarked``).
+
+    Called only under the environment's lock, so no partial folder here is another process's work in progress.
+    """
     prefix = f"{PARTIAL_PREFIX}{project_name}-"
     for entry in os.listdir(tmp_root):
         if entry.startswith(prefix):
@@ -229,21 +238,49 @@ def install_project_archive(
     reused = _reuse_complete(destination, archive_url)
     if reused is not None:
         return reused
+    # Once per environment: on Lambda Managed Instances several processes INIT at once and share /tmp.
+    # The first one fetches under the lock; the others wait for it, then find the complete folder.
+    with environment_lock(target.tmp_root, project_name) as held:
+        # Again under the lock: another process may have finished between the look above and the lock.
+        reused = _reuse_complete(destination, archive_url)
+        if reused is not None:
+            if held.contended:
+                _log(f"archive {archive_url}: waited {held.waited_ms:.0f} ms for another process's unpack")
+            return reused
+        return _install_locked(target, open_archive, attempts, backoff_s, writers)
+
+
+def _install_locked(target: _Target, open_archive: OpenArchive | None, attempts: int, backoff_s: float,
+                    writers: int | None) -> ArchiveResult:
+    """The install proper, under the environment's lock: nobody else writes the project or a partial folder."""
+    project_name, destination = target.project_name, target.destination
     _clean_leftovers(target.tmp_root, project_name)
     _remove_unmarked(destination)
 
     opener = open_archive or s3_opener()
+    clock = StageClock()
+    try:
+        return _attempts(target, opener, attempts, backoff_s, writers, clock)
+    finally:
+        record_archive_stages(clock.ms())  # into the init report, failed attempts included
+
+
+def _attempts(target: _Target, opener: OpenArchive, attempts: int, backoff_s: float, writers: int | None,
+              clock: StageClock) -> ArchiveResult:
+    """Up to ``attempts`` installs, with backoff between them; the first fatal error ends them."""
+    archive_url, destination = target.url, target.destination
     last_error: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
-            members = _install_once(target, opener, writers)
+            members = _install_once(target, opener, writers, clock)
         except Exception as exc:
             fatal = _fatal_error(exc, target)
             if fatal is not None:
                 raise fatal from exc
             last_error = exc
         else:
-            return ArchiveResult(destination, reused=False, members=members, attempts=attempt)
+            return ArchiveResult(destination, reused=False, members=members, attempts=attempt,
+                                 stages_ms=clock.ms())
         if attempt < attempts:
             delay = backoff_s * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # jitter: bursts spread out
             _log(f"archive {archive_url}: attempt {attempt} of {attempts} failed "
@@ -275,7 +312,7 @@ def _remove_unmarked(destination: str) -> None:
         os.unlink(destination)
 
 
-def _install_once(target: _Target, opener: OpenArchive, writers: int | None) -> int:
+def _install_once(target: _Target, opener: OpenArchive, writers: int | None, clock: StageClock) -> int:
     """One attempt: unpack into a fresh sibling folder, write the marker last, rename it into place atomically.
 
     The one cleanup path: whatever stops the attempt (unsafe member, corrupt or dropped stream,
@@ -285,9 +322,13 @@ def _install_once(target: _Target, opener: OpenArchive, writers: int | None) -> 
     partial = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{target.project_name}-", dir=target.tmp_root)
     installed = False
     try:
-        body = opener(target.bucket, target.key)
+        started = time.perf_counter()
         try:
-            members = extract_safely(body, partial, writers=writers)
+            body = opener(target.bucket, target.key)  # the request and the response's headers: ``download``
+        finally:
+            clock.add("download", time.perf_counter() - started)
+        try:
+            members = extract_safely(body, partial, writers=writers, clock=clock)
         finally:
             close = getattr(body, "close", None)
             if close is not None:

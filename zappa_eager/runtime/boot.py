@@ -15,6 +15,7 @@ Runtime module: imports the standard library, ``zappa.handler`` and our runtime 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -44,6 +45,7 @@ from zappa_eager.runtime.contract import (
     Phase,
     current_init_type,
 )
+from zappa_eager.runtime.deferred import sdk_modules_loaded
 from zappa_eager.runtime.prime import prime_runtime
 from zappa_eager.runtime.report import InitReport, PhaseTimer, WarmupResult
 from zappa_eager.runtime.warmup import run_warmup, warmup_host
@@ -381,6 +383,8 @@ class EagerRuntime:
             error=error,
             warmup=warm,
             notes=notes,
+            sdk_modules=sdk_modules_loaded(),
+            gc_paused=not gc.isenabled(),
         )
         self.report = report
         report.emit()

@@ -15,6 +15,7 @@ Runtime module: standard library only.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,10 +28,13 @@ EAGER_INIT_WARMUP_ROUNDS = "EAGER_INIT_WARMUP_ROUNDS"
 EAGER_INIT_WARMUP_ON_DEMAND = "EAGER_INIT_WARMUP_ON_DEMAND"
 EAGER_INIT_ON_ERROR = "EAGER_INIT_ON_ERROR"
 EAGER_INIT_WARMUP_AFTER_RESTORE = "EAGER_INIT_WARMUP_AFTER_RESTORE"
+EAGER_INIT_DEFER_IMPORTS = "EAGER_INIT_DEFER_IMPORTS"
 SNAP_START = "SNAP_START"
 #: Every key zappa-eager adds to the generated module, in the order the packager writes them.
 GENERATED_KEYS = (EAGER_INIT, EAGER_INIT_WARMUP, EAGER_INIT_WARMUP_ROUNDS, EAGER_INIT_WARMUP_ON_DEMAND,
-                  EAGER_INIT_ON_ERROR, EAGER_INIT_WARMUP_AFTER_RESTORE, SNAP_START)
+                  EAGER_INIT_ON_ERROR, EAGER_INIT_WARMUP_AFTER_RESTORE, EAGER_INIT_DEFER_IMPORTS, SNAP_START)
+#: The generated settings module Lambda's task root holds (upstream's name).
+SETTINGS_MODULE = "zappa_settings"
 
 #: ``eager_init_on_error``: ``auto`` decides per INIT type and failure; ``lazy`` and ``raise`` are honoured as written.
 OnError = Literal["auto", "lazy", "raise"]
@@ -48,9 +52,10 @@ WARMUP_SKIP: WarmupOnDemand = "skip"
 WARMUP_ONCE: WarmupOnDemand = "once"
 WARMUP_FULL: WarmupOnDemand = "full"
 WARMUP_ON_DEMAND_CHOICES: tuple[WarmupOnDemand, ...] = (WARMUP_SKIP, WARMUP_ONCE, WARMUP_FULL)
-#: The stage default and what an absent key means: inside the caller's wait a warm-up costs more than
-#: it saves the request behind it (measured in docs/benchmarks.md).
-DEFAULT_WARMUP_ON_DEMAND: WarmupOnDemand = WARMUP_SKIP
+#: The stage default and what an absent key means: one pass. Lambda's proactive initialization also
+#: reports ``on-demand`` and then idles until a request comes; one pass makes that request a warm one
+#: for about 1 % more on a cold start a caller waits for (measured in docs/benchmarks.md, "The warm-up default").
+DEFAULT_WARMUP_ON_DEMAND: WarmupOnDemand = WARMUP_ONCE
 
 #: Passes over the warm-up list when ``EAGER_INIT_WARMUP_ROUNDS`` is absent: packages built before
 #: ``eager_init_warmup_rounds`` existed sent the list once (the stage setting defaults to 2).
@@ -91,6 +96,8 @@ class GeneratedSettings:
     warmup_on_demand: WarmupOnDemand = DEFAULT_WARMUP_ON_DEMAND
     on_error: OnError = DEFAULT_ON_ERROR
     warmup_after_restore: bool = False
+    #: ``eager_init_defer_imports``: upstream's top-level boto3 import waits for its first use.
+    defer_imports: bool = True
     snap_start: bool = False
 
     @classmethod
@@ -106,8 +113,19 @@ class GeneratedSettings:
             on_error=_choice(getattr(settings, EAGER_INIT_ON_ERROR, DEFAULT_ON_ERROR), ON_ERROR_CHOICES,
                              DEFAULT_ON_ERROR),
             warmup_after_restore=bool(getattr(settings, EAGER_INIT_WARMUP_AFTER_RESTORE, False)),
+            defer_imports=bool(getattr(settings, EAGER_INIT_DEFER_IMPORTS, True)),
             snap_start=snap_start_enabled(getattr(settings, SNAP_START, None)),
         )
+
+
+def defer_imports_setting(settings_name: str = SETTINGS_MODULE) -> bool:
+    """``EAGER_INIT_DEFER_IMPORTS``, read before ``zappa.handler`` is imported (True when the module is missing:
+    the settings phase then reports that, and the stand-ins cost nothing)."""
+    try:
+        settings = importlib.import_module(settings_name)
+    except Exception:
+        return True
+    return bool(getattr(settings, EAGER_INIT, True)) and bool(getattr(settings, EAGER_INIT_DEFER_IMPORTS, True))
 
 
 def render_lines(values: Mapping[str, object]) -> str:
@@ -124,14 +142,21 @@ def render_lines(values: Mapping[str, object]) -> str:
 #: Lambda's variable naming how it started this environment's INIT.
 INIT_TYPE_VARIABLE = "AWS_LAMBDA_INITIALIZATION_TYPE"
 #: ``AWS_LAMBDA_INITIALIZATION_TYPE``'s values: a caller waits for an on-demand INIT; provisioned
-#: concurrency and SnapStart run INIT before any request is routed to the environment.
-InitType = Literal["on-demand", "provisioned-concurrency", "snap-start"]
+#: concurrency, SnapStart and Lambda Managed Instances run INIT before any request is routed to the
+#: environment. On Lambda Managed Instances the Python runtime runs several processes per environment
+#: (``AWS_LAMBDA_MAX_CONCURRENCY``), each with its own INIT, all sharing one /tmp.
+InitType = Literal["on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances"]
 INIT_ON_DEMAND: InitType = "on-demand"
 INIT_PROVISIONED_CONCURRENCY: InitType = "provisioned-concurrency"
 INIT_SNAP_START: InitType = "snap-start"
-INIT_TYPES: tuple[InitType, ...] = (INIT_ON_DEMAND, INIT_PROVISIONED_CONCURRENCY, INIT_SNAP_START)
+INIT_MANAGED_INSTANCES: InitType = "lambda-managed-instances"
+INIT_TYPES: tuple[InitType, ...] = (INIT_ON_DEMAND, INIT_PROVISIONED_CONCURRENCY, INIT_SNAP_START,
+                                    INIT_MANAGED_INSTANCES)
 #: The INIT types no caller waits on.
-PRE_INITIALIZED: tuple[InitType, ...] = (INIT_PROVISIONED_CONCURRENCY, INIT_SNAP_START)
+PRE_INITIALIZED: tuple[InitType, ...] = (INIT_PROVISIONED_CONCURRENCY, INIT_SNAP_START, INIT_MANAGED_INSTANCES)
+#: Lambda's variable naming how many requests one environment serves at once (set on Lambda Managed
+#: Instances only); the Python runtime runs that many processes.
+MAX_CONCURRENCY_VARIABLE = "AWS_LAMBDA_MAX_CONCURRENCY"
 #: What an unset ``AWS_LAMBDA_INITIALIZATION_TYPE`` means. Lambda sets it in every environment; only an
 #: import outside Lambda (a test or a script importing the handler) lacks it, and such an import runs
 #: while its caller waits, as an on-demand INIT does. The runtime acts on that, and its report says so.
@@ -152,6 +177,10 @@ def current_init_type() -> InitType | str:
 #: The phases of one build, in the order they run; every init report carries all of them (0.0 when skipped).
 Phase = Literal["imports", "settings", "remote_env", "archive", "app", "warmup"]
 PHASES: tuple[Phase, ...] = ("imports", "settings", "remote_env", "archive", "app", "warmup")
+#: The stages of the ``archive`` phase (slim_handler), each its own busy time; the report names them
+#: ``archive_<stage>_ms``. They overlap (threads), so they need not add up to the phase.
+ArchiveStage = Literal["download", "inflate", "write"]
+ARCHIVE_STAGES: tuple[ArchiveStage, ...] = ("download", "inflate", "write")
 #: A build of the handler: at INIT, or inside the first request after a lazy INIT failure.
 BootEvent = Literal["init", "lazy-rebuild"]
 #: What one init report is about: a build, or one of the SnapStart hooks.

@@ -2,7 +2,8 @@
 
 A reader thread pulls large chunks from the S3 body and an inflater thread gunzips them
 (zlib releases the GIL); ``InflatedStream`` gives the parsing thread the result as one byte
-stream. ``Channel`` is the bounded hand-off between any two stages (the writers use it too).
+stream. ``Channel`` is the bounded hand-off between any two stages (the writers use it too);
+``StageClock`` sums each stage's own busy time for the init report.
 zlib verifies each gzip trailer (CRC32 and length), so a cut or corrupted stream always
 raises ``CorruptArchive``. Runtime module: standard library only.
 """
@@ -13,9 +14,11 @@ import collections
 import enum
 import os
 import threading
+import time
 import zlib
 from typing import IO, Final, Generic, Literal, TypeVar
 
+from zappa_eager.runtime.contract import ARCHIVE_STAGES, ArchiveStage
 from zappa_eager.runtime.tarformat import CorruptArchive, Data
 
 INFLATE_MAX = 1 << 18  # most decompressed bytes per piece (bounds memory on highly compressible data)
@@ -28,6 +31,26 @@ class Failure:
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
+
+
+class StageClock:
+    """Each stage's own busy time (``contract.ARCHIVE_STAGES``), in seconds, summed over its threads.
+
+    A thread keeps its own running sum and adds it once, when it ends, so the clock costs two
+    ``perf_counter`` calls per read, batch or file, and one lock per thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seconds: dict[ArchiveStage, float] = dict.fromkeys(ARCHIVE_STAGES, 0.0)
+
+    def add(self, stage: ArchiveStage, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] += max(0.0, seconds)
+
+    def ms(self) -> dict[ArchiveStage, float]:
+        with self._lock:
+            return {stage: seconds * 1000.0 for stage, seconds in self.seconds.items()}
 
 
 class _End(enum.Enum):
@@ -90,22 +113,42 @@ class Channel(Generic[T]):
             self._not_full.notify_all()
 
 
-def read_body(body: IO[bytes], out: Channel[bytes | Failure], read_size: int) -> None:
-    """Reader thread: large reads from the streaming body (the socket read releases the GIL)."""
+def read_body(body: IO[bytes], out: Channel[bytes | Failure], read_size: int, clock: StageClock) -> None:
+    """Reader thread: large reads from the streaming body (the socket read releases the GIL).
+
+    Its ``download`` time is the time spent inside ``body.read``, waiting on the network included.
+    """
+    busy = 0.0
+    clock_now = time.perf_counter
     try:
         while True:
+            started = clock_now()
             data = body.read(read_size)
+            busy += clock_now() - started
             if not data:
                 break
             if not out.put(data):
                 return
     except BaseException as exc:  # handed to the consumer, which re-raises it
         out.put(Failure(exc))
+    finally:
+        clock.add("download", busy)
     out.finish()
 
 
-def inflate(raw: Channel[bytes | Failure], out: Channel[bytes | Failure]) -> None:
-    """Inflater thread: gunzip every gzip member; zlib checks each trailer's CRC32 and length."""
+def inflate(raw: Channel[bytes | Failure], out: Channel[bytes | Failure], clock: StageClock) -> None:
+    """Inflater thread: gunzip every gzip member; zlib checks each trailer's CRC32 and length.
+
+    Its ``inflate`` time is the thread's CPU time (waiting on the reader or the parser costs none).
+    """
+    cpu_started = time.thread_time()
+    try:
+        _inflate(raw, out)
+    finally:
+        clock.add("inflate", time.thread_time() - cpu_started)
+
+
+def _inflate(raw: Channel[bytes | Failure], out: Channel[bytes | Failure]) -> None:
     inflater: zlib._Decompress | None = None
     members = 0
     try:
@@ -160,6 +203,7 @@ class InflatedStream:
         self._source = source
         self._buf = memoryview(b"")
         self._pos = 0
+        self.write_seconds = 0.0  # spent in ``stream_to``'s writes (the parsing thread's own ``write`` time)
 
     def _advance(self) -> bool:
         item = self._source.get()
@@ -198,7 +242,9 @@ class InflatedStream:
             piece = self._buf[self._pos:self._pos + size]
             self._pos += len(piece)
             size -= len(piece)
+            started = time.perf_counter()
             write_all(fd, piece)
+            self.write_seconds += time.perf_counter() - started
 
     def skip(self, size: int) -> None:
         while size:

@@ -11,15 +11,21 @@ import time
 
 _IMPORT_STARTED = time.perf_counter()
 
-from typing import Any  # noqa: E402
+from zappa_eager.runtime.heap import held_collector  # noqa: E402
 
-from zappa.handler import LambdaHandler  # noqa: E402
+with held_collector():  # INIT only grows the heap: no collection walks it until the first event
+    from typing import Any
 
-from zappa_eager.runtime.boot import EagerRuntime  # noqa: E402
-from zappa_eager.runtime.contract import LambdaContext  # noqa: E402
+    from zappa_eager.runtime.contract import LambdaContext, defer_imports_setting
+    from zappa_eager.runtime.deferred import deferred_imports
 
-runtime = EagerRuntime()
-runtime.boot(started=_IMPORT_STARTED)
+    with deferred_imports(enabled=defer_imports_setting()):
+        from zappa.handler import LambdaHandler
+
+    from zappa_eager.runtime.boot import EagerRuntime
+
+    runtime = EagerRuntime()
+    runtime.boot(started=_IMPORT_STARTED)
 
 
 def lambda_handler(event: Any, context: LambdaContext) -> Any:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from zappa_eager.runtime import contract
 from zappa_eager.runtime.contract import (
+    ARCHIVE_STAGES,
     FAILED,
     REDIRECTED,
     WARMED,
+    ArchiveStage,
     Phase,
     ReportEvent,
     WarmupOutcome,
@@ -43,6 +46,15 @@ METRIC_NAMES: dict[str, str] = {
     "after_restore": "AfterRestore",
 }
 
+#: The ``archive`` phase's stages (``contract.ARCHIVE_STAGES``): their key in ``PhaseTimer.durations_ms``
+#: (the report's ``archive_<stage>_ms``) and their metric, emitted when an unpack ran.
+ARCHIVE_STAGE_KEYS: dict[ArchiveStage, str] = {stage: f"archive_{stage}" for stage in ARCHIVE_STAGES}
+ARCHIVE_METRIC_NAMES: dict[str, str] = {
+    "archive_download": "InitArchiveDownload",
+    "archive_inflate": "InitArchiveInflate",
+    "archive_write": "InitArchiveWrite",
+}
+
 EMF_NAMESPACE = "ZappaEager"
 REPORT_KEY = "zappa_eager_init"
 #: EMF dimension sets: per INIT type (on-demand and provisioned INITs differ by design), and per
@@ -52,23 +64,46 @@ EMF_DIMENSIONS: tuple[tuple[str, ...], ...] = (("FunctionName", "InitType"), ("F
 
 @dataclass
 class PhaseTimer:
-    """Accumulates wall-clock milliseconds per named phase."""
+    """Accumulates wall-clock milliseconds per named phase (and the archive phase's stages, see ``add_stages``)."""
 
     durations_ms: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def phase(self, name: Phase) -> Iterator[None]:
         started = time.perf_counter()
+        token = _OPEN_PHASE.set((self, name))
         try:
             yield
         finally:
+            _OPEN_PHASE.reset(token)
             self.add(name, (time.perf_counter() - started) * 1000.0)
+
+    def add_stages(self, stages_ms: Mapping[ArchiveStage, float]) -> None:
+        """Add the archive phase's stage times (busy time of each stage; they overlap)."""
+        for stage, ms in stages_ms.items():
+            key = ARCHIVE_STAGE_KEYS[stage]
+            self.durations_ms[key] = self.durations_ms.get(key, 0.0) + ms
 
     def add(self, name: Phase, ms: float) -> None:
         self.durations_ms[name] = self.durations_ms.get(name, 0.0) + ms
 
     def get(self, name: Phase) -> float:
         return self.durations_ms.get(name, 0.0)
+
+
+#: The timer and phase being timed in this thread (``PhaseTimer.phase``): where ``record_archive_stages`` adds.
+_OPEN_PHASE: ContextVar[tuple[PhaseTimer, Phase] | None] = ContextVar("zappa_eager_open_phase", default=None)
+
+
+def record_archive_stages(stages_ms: Mapping[ArchiveStage, float]) -> None:
+    """Give the unpack's stage times to the timer timing the ``archive`` phase around this call, if one is.
+
+    ``archive.install_project_archive`` calls it (whether the install succeeded or not), so the
+    build's report carries the split without its loader passing anything along.
+    """
+    open_phase = _OPEN_PHASE.get()
+    if open_phase is not None and open_phase[1] == "archive":
+        open_phase[0].add_stages(stages_ms)
 
 
 @dataclass
@@ -114,9 +149,15 @@ class InitReport:
     error: str | None = None
     warmup: list[WarmupResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Which of boto3, botocore and s3transfer INIT imported (none unless INIT or the app needed them).
+    sdk_modules: list[str] = field(default_factory=list)
+    #: True when the garbage collector was held off for this INIT (``runtime.heap``).
+    gc_paused: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {f"{name}_ms": round(self.phases_ms.get(name, 0.0), 2) for name in PHASES}
+        for key in ARCHIVE_STAGE_KEYS.values():  # 0 when no unpack ran (no slim_handler, or a reused folder)
+            data[f"{key}_ms"] = round(self.phases_ms.get(key, 0.0), 2)
         for extra in ("before_snapshot", "after_restore"):
             if extra in self.phases_ms:
                 data[f"{extra}_ms"] = round(self.phases_ms[extra], 2)
@@ -126,8 +167,13 @@ class InitReport:
             event=self.event,
             error=self.error,
             init_type=current_init_type(),
+            # The runtime process: Lambda Managed Instances run several per environment, each its own INIT.
+            process=os.getpid(),
             warmup=[w.as_dict() for w in self.warmup],
             notes=list(self.notes),
+            boto3_in_init=bool(self.sdk_modules),
+            sdk_modules=list(self.sdk_modules),
+            gc_paused=self.gc_paused,
         )
         return data
 
@@ -138,6 +184,10 @@ class InitReport:
             if name in self.phases_ms
         )
         status = "ok" if self.ok else f"FAILED: {self.error}"
+        if any(key in self.phases_ms for key in ARCHIVE_STAGE_KEYS.values()):
+            split = ", ".join(f"{stage} {self.phases_ms.get(key, 0.0):.1f}"
+                              for stage, key in ARCHIVE_STAGE_KEYS.items())
+            status += f" archive=[{split} ms]"
         warm = ""
         if self.warmup:
             rounds = max(w.round for w in self.warmup)
@@ -154,6 +204,8 @@ class InitReport:
         for name, ms in self.phases_ms.items():
             if name in METRIC_NAMES:
                 metrics[METRIC_NAMES[name]] = round(ms, 2)
+            elif name in ARCHIVE_METRIC_NAMES:
+                metrics[ARCHIVE_METRIC_NAMES[name]] = round(ms, 2)
         document: dict[str, Any] = {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),

@@ -9,6 +9,7 @@ standard library only.
 from __future__ import annotations
 
 import posixpath
+import zlib
 from typing import Protocol
 
 EXTENDED_MAX = 1 << 20  # a pax or GNU long-name header larger than this is not a real one
@@ -31,7 +32,7 @@ PREFIX = _field(345, 155)
 
 _ZERO_BLOCK = bytes(BLOCK)
 _POSIX_MAGIC = b"ustar\x00"
-_CHECKSUM_SPACES = (CHECKSUM.stop - CHECKSUM.start) * ord(" ")  # the sum counts the checksum field as spaces
+_CHECKSUM_SPACES: int = (CHECKSUM.stop - CHECKSUM.start) * ord(" ")  # the sum counts the checksum field as spaces
 _REGULAR = (b"0", b"\x00", b"7")
 _SPECIAL = {b"3": "character device", b"4": "block device", b"6": "FIFO"}
 _EXTENDED = (b"x", b"g", b"L", b"K")  # pax (next member; global), GNU long name, GNU long link target
@@ -163,10 +164,26 @@ def read_members(stream: Source, sink: Sink) -> int:
         members += 1
 
 
+def _byte_sum(data: bytes) -> int:
+    """``sum(data)`` of at most 256 bytes, computed in C: Adler-32's low 16 bits are 1 + the byte sum modulo
+    65521, and 256 bytes sum to at most 65,280, below the modulus, so it is exact (2.5x faster than ``sum``)."""
+    return (zlib.adler32(data) & 0xFFFF) - 1
+
+
+#: The header outside its checksum field, in pieces of at most 256 bytes (``_byte_sum``).
+_SUMMED = (slice(0, CHECKSUM.start), slice(CHECKSUM.stop, 400), slice(400, BLOCK))
+
+
+def _unsigned_sum(header: bytes) -> int:
+    """The header's bytes summed, its checksum field counted as spaces (POSIX's unsigned checksum)."""
+    before, after, last = _SUMMED
+    return _byte_sum(header[before]) + _byte_sum(header[after]) + _byte_sum(header[last]) + _CHECKSUM_SPACES
+
+
 def _check_checksum(header: bytes) -> None:
     """The header's bytes, its checksum field counted as spaces, sum to the stored checksum (unsigned or signed)."""
     stored = _octal(header[CHECKSUM], "checksum")
-    if stored != sum(header) - sum(header[CHECKSUM]) + _CHECKSUM_SPACES:
+    if stored != _unsigned_sum(header):
         outside = header[:CHECKSUM.start] + header[CHECKSUM.stop:]
         signed = _CHECKSUM_SPACES + sum(b - 256 if b > 127 else b for b in outside)
         if stored != signed:

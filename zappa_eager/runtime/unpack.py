@@ -10,6 +10,10 @@ exec bit or not, goes with the open), each folder made once, by the first file t
 needs it. The writers pay off where creating a file is slow; where it is fast, the
 unpack is bound by zlib's inflate and they cost little.
 
+Each stage's own busy time is measured (``StageClock``): ``download`` inside the S3 body's reads,
+``inflate`` the CPU time of the inflater and of the parsing thread (its own file writes left out),
+``write`` inside file creation and writes, summed over the threads that write.
+
 The gzip trailer (CRC32 and length) is verified by zlib before success is reported, so a
 cut or corrupted stream always raises. Runtime module: standard library only.
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 import os
 import posixpath
 import threading
+import time
 from typing import IO
 
 from zappa_eager.runtime.gzstream import (
@@ -31,6 +36,7 @@ from zappa_eager.runtime.gzstream import (
     Channel,
     Failure,
     InflatedStream,
+    StageClock,
     inflate,
     read_body,
     write_all,
@@ -58,6 +64,7 @@ __all__ = [
     "STREAM_MIN",
     "ArchiveError",
     "CorruptArchive",
+    "StageClock",
     "UnsafeArchiveMember",
     "check_link",
     "check_name",
@@ -76,8 +83,23 @@ DEFAULT_WRITERS = 2
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
+def _make_folders(folders: tuple[str, ...]) -> None:
+    """Make the new folders a file goes into, parent first (the parser has checked the paths lexically).
+
+    One ``mkdir`` each; a parent another writer has not made yet is made here too, and a folder
+    another writer has just made is fine.
+    """
+    for folder in folders:
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+
+
 def _create(path: str, mode: int) -> int:
-    """Open a new file; its folder is made on first need (the parser has checked the path lexically)."""
+    """Open a new file; a folder another writer was to make and has not yet is made here."""
     try:
         return os.open(path, _OPEN_FLAGS, mode)
     except FileNotFoundError:
@@ -85,7 +107,9 @@ def _create(path: str, mode: int) -> int:
         return os.open(path, _OPEN_FLAGS, mode)
 
 
-def _write_file(path: str, mode: int, data: Data) -> None:
+def _write_file(path: str, mode: int, data: Data, folders: tuple[str, ...] = ()) -> None:
+    if folders:
+        _make_folders(folders)
     fd = _create(path, mode)
     try:
         if data:
@@ -94,30 +118,41 @@ def _write_file(path: str, mode: int, data: Data) -> None:
         os.close(fd)
 
 
-Job = tuple[str, int, Data]
+#: One file for a writer: its path, mode, bytes, and the folders to make first (new ones only, parent first).
+Job = tuple[str, int, Data, tuple[str, ...]]
 
 
-def _write_batches(jobs: Channel[list[Job]], errors: list[BaseException]) -> None:
+def _write_batches(jobs: Channel[list[Job]], errors: list[BaseException], clock: StageClock) -> None:
     """Writer thread: create the files of each batch; the first failure stops every writer."""
-    while True:
-        batch = jobs.get()
-        if batch is END:
-            return
-        try:
-            for path, mode, data in batch:
-                _write_file(path, mode, data)
-        except BaseException as exc:
-            errors.append(exc)
-            jobs.abort()
-            return
+    busy = 0.0
+    clock_now = time.perf_counter
+    try:
+        while True:
+            batch = jobs.get()
+            if batch is END:
+                return
+            started = clock_now()
+            try:
+                for path, mode, data, folders in batch:
+                    _write_file(path, mode, data, folders)
+            except BaseException as exc:
+                errors.append(exc)
+                jobs.abort()
+                return
+            finally:
+                busy += clock_now() - started
+    finally:
+        clock.add("write", busy)
 
 
 class _Unpacker:
     """The sink of ``read_members``: checks and creates each member; writers get regular files in batches."""
 
-    def __init__(self, destination: str, writers: int, stream: InflatedStream) -> None:
+    def __init__(self, destination: str, writers: int, stream: InflatedStream, clock: StageClock) -> None:
         self.dest = os.path.abspath(destination)
         self.stream = stream
+        self.clock = clock
+        self.write_seconds = 0.0  # the parsing thread's own writes: all without writers, large files, empty folders
         self.kinds: dict[str, str] = {}  # member path -> "d" (folder), "f" (file), "l" (symlink)
         self.writers = writers
         self.errors: list[BaseException] = []
@@ -126,22 +161,26 @@ class _Unpacker:
         self.batch: list[Job] = []
         self.batch_bytes = 0
         self.folders: list[str] = []  # folder members: made at the end if no file went into them
+        self.new_folders: tuple[str, ...] = ()  # set by ``_claim``
+        self.populated: set[str] = set()  # folders a file or link goes into: made before it, by its writer
 
     # -- writers -------------------------------------------------------------------------
     def start(self) -> None:
         for index in range(self.writers):
             thread = threading.Thread(
-                target=_write_batches, args=(self.jobs, self.errors), name=f"zappa-eager-unpack-writer-{index}",
-                daemon=True,
+                target=_write_batches, args=(self.jobs, self.errors, self.clock),
+                name=f"zappa-eager-unpack-writer-{index}", daemon=True,
             )
             thread.start()
             self.threads.append(thread)
 
-    def submit(self, path: str, mode: int, data: Data, size: int) -> None:
+    def submit(self, path: str, mode: int, data: Data, size: int, folders: tuple[str, ...]) -> None:
         if not self.threads:
-            _write_file(path, mode, data)
+            started = time.perf_counter()
+            _write_file(path, mode, data, folders)
+            self.write_seconds += time.perf_counter() - started
             return
-        self.batch.append((path, mode, data))
+        self.batch.append((path, mode, data, folders))
         self.batch_bytes += size
         if self.batch_bytes >= BATCH_BYTES or len(self.batch) >= BATCH_FILES:
             self.flush()
@@ -175,8 +214,11 @@ class _Unpacker:
 
     def finish(self) -> None:
         self._drain()
+        started = time.perf_counter()
         for rel in self.folders:
-            os.makedirs(self._path(rel), exist_ok=True)
+            if rel not in self.populated:  # an empty folder (or one holding only empty folders)
+                os.makedirs(self._path(rel), exist_ok=True)
+        self.write_seconds += time.perf_counter() - started
 
     def abort(self) -> None:
         self.jobs.abort()
@@ -203,7 +245,11 @@ class _Unpacker:
         self.kinds[rel] = "d"
 
     def _claim(self, name: str, kind: str) -> str:
-        """Check a member name, create its parent folders, and reserve its path."""
+        """Check a member name, claim its parent folders, and reserve its path.
+
+        For a file or link, ``self.new_folders`` is then the folders above it that no earlier file or
+        link went into, parent first: whoever creates it makes them first.
+        """
         check_name(name)
         rel = posixpath.normpath(name)
         if rel == "." and kind == "d":
@@ -219,6 +265,14 @@ class _Unpacker:
             self._folder(head, name)
         if kind != "d":
             self.kinds[rel] = kind
+            populated = self.populated
+            new: list[str] = []
+            while head and head not in populated:
+                populated.add(head)
+                new.append(self._path(head))
+                head = head.rpartition("/")[0]
+            new.reverse()
+            self.new_folders = tuple(new)
         return rel
 
     def directory(self, name: str) -> None:
@@ -233,7 +287,10 @@ class _Unpacker:
         path = self._path(rel)
         file_mode = 0o755 if mode & 0o111 else 0o644
         if size >= STREAM_MIN:
+            started = time.perf_counter()
+            _make_folders(self.new_folders)
             fd = _create(path, file_mode)
+            self.write_seconds += time.perf_counter() - started
             try:
                 stream.stream_to(fd, size)
             finally:
@@ -242,7 +299,7 @@ class _Unpacker:
             data = stream.take(size) if size else b""
             if data is None:
                 raise CorruptArchive(f"the tar stream is cut short inside member {name!r}")
-            self.submit(path, file_mode, data, size)
+            self.submit(path, file_mode, data, size, self.new_folders)
         stream.skip(-size % BLOCK)
 
     def symlink(self, name: str, target: str) -> None:
@@ -272,6 +329,7 @@ def unpack(
     *,
     writers: int | None = None,
     read_size: int = READ_SIZE,
+    clock: StageClock | None = None,
 ) -> int:
     """Unpack a tar.gz stream into the existing, empty folder ``destination``; return the member count.
 
@@ -280,16 +338,19 @@ def unpack(
     ``UnsafeArchiveMember``; a cut or corrupt stream raises ``CorruptArchive``; an error
     of the S3 body or of a writer thread is re-raised as is. On any failure every writer
     has stopped before this returns, so the caller can remove ``destination`` safely.
+    ``clock`` (optional) gets each stage's busy time, also when the unpack fails.
     """
+    clock = clock if clock is not None else StageClock()
     count_writers = DEFAULT_WRITERS if writers is None else max(0, writers)
     raw: Channel[bytes | Failure] = Channel(QUEUE_DEPTH)
     inflated: Channel[bytes | Failure] = Channel(QUEUE_DEPTH)
-    reader = threading.Thread(target=read_body, args=(body, raw, read_size), name="zappa-eager-unpack-reader",
-                              daemon=True)
-    inflater = threading.Thread(target=inflate, args=(raw, inflated), name="zappa-eager-unpack-inflater",
+    reader = threading.Thread(target=read_body, args=(body, raw, read_size, clock),
+                              name="zappa-eager-unpack-reader", daemon=True)
+    inflater = threading.Thread(target=inflate, args=(raw, inflated, clock), name="zappa-eager-unpack-inflater",
                                 daemon=True)
     stream = InflatedStream(inflated)
-    unpacker = _Unpacker(destination, count_writers, stream)
+    unpacker = _Unpacker(destination, count_writers, stream, clock)
+    cpu_started = time.thread_time()
     reader.start()
     inflater.start()
     unpacker.start()
@@ -303,6 +364,11 @@ def unpack(
         inflated.abort()
         inflater.join()  # blocked only on the channels, which are closed now
         raise
+    finally:
+        # The parsing thread: its CPU time is tar parsing (``inflate``), but for the files it wrote itself.
+        own_writes = unpacker.write_seconds + stream.write_seconds
+        clock.add("inflate", time.thread_time() - cpu_started - own_writes)
+        clock.add("write", own_writes)
     inflater.join()
     reader.join()
     return members

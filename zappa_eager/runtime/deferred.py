@@ -1,0 +1,189 @@
+"""Imports upstream makes at module level that INIT does not need, loaded on first use instead.
+
+``zappa.handler`` imports ``zappa.utilities``, which imports ``boto3`` and ``botocore`` at the
+top (about 100-150 ms with ``s3transfer``, ``jmespath``, ``urllib3``...) only to name
+``boto3.Session`` in annotations and to catch ``botocore.exceptions.ClientError`` in helpers
+the request path never calls. Upstream's handler itself already imports boto3 lazily, where S3
+is needed. So while ``zappa.handler`` is imported, ``sys.modules`` holds a :class:`DeferredModule`
+for each: the importing module binds it as its global, and the annotations it evaluates at
+definition time get a string (what ``from __future__ import annotations`` would have given).
+Once the import is over the stand-ins leave ``sys.modules``, so anyone else's ``import boto3``
+is the real one; the first read of any other attribute through a stand-in imports the real
+modules, in upstream's order, and every later read goes straight to them.
+
+The same holds for a package whose ``__init__`` only re-exports (:class:`PackageDeferral`):
+``zappa.handler`` needs ``werkzeug.wrappers.Response``, and ``werkzeug/__init__`` also imports
+its development server and test client (``http.server``, multipart parsing: 10-15 ms a Django
+INIT never uses). The package is registered without running its ``__init__``; its submodules
+import as usual, and the first read of a name it does not hold yet runs the ``__init__`` then.
+
+It fails safe: an attribute the list does not name, read while the import runs, loads the real
+modules at once (the INIT pays as before, and the init report's ``boto3_in_init`` says so);
+``tests/runtime/test_deferred_sdk.py`` fails when upstream's or werkzeug's layout changes under it.
+Runtime module: standard library only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+__all__ = ["PACKAGE_DEFERRALS", "UPSTREAM_DEFERRALS", "Deferral", "DeferredModule", "DeferredPackage",
+           "PackageDeferral", "deferred_imports", "sdk_modules_loaded"]
+
+#: The AWS SDK's top-level modules: the init report says whether INIT imported any of them.
+SDK_MODULES = ("boto3", "botocore", "s3transfer")
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """Modules one upstream module imports at its top but uses only inside functions it may never call."""
+
+    #: The upstream module whose top-level imports are deferred (only its reads get annotation strings).
+    importer: str
+    #: The deferred modules, in the order the importer imports them (and the real ones are loaded in).
+    modules: tuple[str, ...]
+    #: Per deferred module, the attributes the importer reads at definition time for annotations only.
+    annotations: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+#: What ``zappa.handler``'s import chain defers: ``zappa.utilities`` names ``boto3.Session`` in nine
+#: annotations and uses ``botocore.exceptions`` in event-source helpers (never on the request path).
+UPSTREAM_DEFERRALS: tuple[Deferral, ...] = (
+    Deferral(importer="zappa.utilities", modules=("boto3", "botocore"),
+             annotations={"boto3": frozenset({"Session"})}),
+)
+
+
+@dataclass(frozen=True)
+class PackageDeferral:
+    """A package whose ``__init__`` only re-exports its submodules: the importer needs one submodule."""
+
+    package: str
+    #: The upstream module that imports a submodule of it (documentation, and the contract test's subject).
+    importer: str
+
+
+#: ``zappa.handler`` imports ``werkzeug.wrappers``; werkzeug's ``__init__`` adds its server and test client.
+PACKAGE_DEFERRALS: tuple[PackageDeferral, ...] = (PackageDeferral(package="werkzeug", importer="zappa.handler"),)
+
+
+class DeferredPackage(ModuleType):
+    """A package registered without running its ``__init__``: that runs on the first name it lacks.
+
+    A submodule's name imports the submodule (what ``from package import submodule`` would do);
+    any other name runs the package's ``__init__`` in place, once, and the package is then a plain module.
+    """
+
+    def __getattr__(self, attr: str) -> Any:  # only for names the package does not hold yet
+        if not attr.startswith("__") and importlib.util.find_spec(f"{self.__name__}.{attr}") is not None:
+            return importlib.import_module(f"{self.__name__}.{attr}")
+        spec = self.__spec__
+        object.__setattr__(self, "__class__", ModuleType)  # from now on misses are the package's own business
+        if spec is not None and spec.loader is not None:
+            spec.loader.exec_module(self)
+        return getattr(self, attr)
+
+
+def _register_package(deferral: PackageDeferral) -> None:
+    """Put the package in ``sys.modules`` as its import would, minus running ``__init__``."""
+    spec = importlib.util.find_spec(deferral.package)
+    if spec is None or spec.submodule_search_locations is None or spec.loader is None \
+            or not hasattr(spec.loader, "exec_module"):
+        return  # not a regular package: import it as usual
+    package = DeferredPackage(deferral.package)
+    package.__spec__ = spec
+    package.__loader__ = spec.loader
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__file__ = spec.origin
+    package.__package__ = deferral.package
+    if spec.cached:
+        package.__dict__["__cached__"] = spec.cached
+    sys.modules[deferral.package] = package
+
+
+class DeferredModule(ModuleType):
+    """Stands in for a module until something reads from it; then forwards every read to the real one."""
+
+    def __init__(self, name: str, group: _Group) -> None:
+        super().__init__(name, f"zappa-eager's stand-in for {name}, imported on first use")
+        self.__dict__["_zappa_eager_group"] = group
+
+    def __getattr__(self, attr: str) -> Any:  # only called for what the stand-in does not hold itself
+        group: _Group = self.__dict__["_zappa_eager_group"]
+        if group.importing and attr in group.deferral.annotations.get(self.__name__, ()) \
+                and _caller_module() == group.deferral.importer:
+            return f"{self.__name__}.{attr}"  # an annotation, evaluated at definition time: a string suffices
+        return getattr(group.load(self.__name__), attr)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        setattr(self.__dict__["_zappa_eager_group"].load(self.__name__), attr, value)
+
+    def __dir__(self) -> list[str]:
+        return dir(self.__dict__["_zappa_eager_group"].load(self.__name__))
+
+
+def _caller_module() -> str | None:
+    """The module whose code read the attribute (two frames up: past ``__getattr__``)."""
+    frame = sys._getframe(2)
+    return frame.f_globals.get("__name__")
+
+
+class _Group:
+    """The stand-ins of one deferral: loading one loads all, as the importer's own imports would have."""
+
+    def __init__(self, deferral: Deferral) -> None:
+        self.deferral = deferral
+        self.importing = True
+        self.stand_ins: dict[str, DeferredModule] = {name: DeferredModule(name, self) for name in deferral.modules}
+        self.real: dict[str, ModuleType] = {}
+
+    def install(self) -> None:
+        for name, stand_in in self.stand_ins.items():
+            sys.modules[name] = stand_in
+
+    def uninstall(self) -> None:
+        for name, stand_in in self.stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+    def load(self, name: str) -> ModuleType:
+        if not self.real:
+            self.uninstall()
+            self.real = {module: importlib.import_module(module) for module in self.deferral.modules}
+        return self.real[name]
+
+
+def _applies(deferral: Deferral) -> bool:
+    """Only while the importer has not run yet and none of its modules is loaded (else nothing to save)."""
+    return deferral.importer not in sys.modules and not any(name in sys.modules for name in deferral.modules)
+
+
+@contextmanager
+def deferred_imports(enabled: bool = True, deferrals: tuple[Deferral, ...] = UPSTREAM_DEFERRALS,
+                     packages: tuple[PackageDeferral, ...] = PACKAGE_DEFERRALS) -> Iterator[None]:
+    """Import upstream's modules inside this block with the deferred modules standing in."""
+    groups = [_Group(deferral) for deferral in deferrals if enabled and _applies(deferral)]
+    for group in groups:
+        group.install()
+    for package in packages if enabled else ():
+        if package.package not in sys.modules:
+            _register_package(package)
+    try:
+        yield
+    finally:
+        for group in groups:
+            group.importing = False
+            group.uninstall()
+
+
+def sdk_modules_loaded() -> list[str]:
+    """Which of the AWS SDK's modules are really imported (stand-ins do not count)."""
+    return [name for name in SDK_MODULES if isinstance(sys.modules.get(name), ModuleType)
+            and not isinstance(sys.modules.get(name), DeferredModule)]
