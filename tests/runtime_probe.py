@@ -91,6 +91,8 @@ def main() -> None:
         out.setdefault("new_modules", []).append(sorted(set(sys.modules) - before))
     views = sys.modules.get("djsite.views") or sys.modules.get("plainapp")
     out["served"] = list(getattr(views, "SERVED", []))
+    out["asyncio_loaded"] = isinstance(sys.modules.get("asyncio"), type(sys)) and \
+        type(sys.modules["asyncio"]).__name__ == "module"
     jobs = sys.modules.get("djsite.jobs")
     out["jobs_ran"] = list(getattr(jobs, "RAN", []))
     print("PROBE-RESULT " + json.dumps(out, default=str), flush=True)

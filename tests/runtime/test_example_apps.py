@@ -44,3 +44,5 @@ def test_the_example_is_built_and_warmed_in_init_then_serves(tmp_path: Path, exa
     response = result["responses"][0]["response"]
     assert response["statusCode"] == 200 and body in response["body"].replace(" ", "")
     assert result["new_modules"][0] == []  # INIT imported everything the request needed
+    # asyncio only runs ASGI apps: a WSGI app (Flask) never loads it; FastAPI (Starlette, anyio) does itself
+    assert result["asyncio_loaded"] is (example == "fastapi_app")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -51,6 +51,16 @@ class Deferral:
     modules: tuple[str, ...]
     #: Per deferred module, the attributes the importer reads at definition time for annotations only.
     annotations: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Per deferred module, functions answered exactly without it while it is not loaded (by anyone).
+    answers: Mapping[str, Mapping[str, Callable[..., Any]]] = field(default_factory=dict)
+
+
+def _iscoroutinefunction_without_asyncio(func: object) -> bool:
+    """``asyncio.iscoroutinefunction`` while asyncio is not loaded: only asyncio marks functions as
+    coroutines besides ``async def``, so without it the answer is ``inspect``'s."""
+    import inspect
+
+    return inspect.iscoroutinefunction(func)
 
 
 #: What ``zappa.handler``'s import chain defers: ``zappa.utilities`` names ``boto3.Session`` in nine
@@ -58,6 +68,10 @@ class Deferral:
 UPSTREAM_DEFERRALS: tuple[Deferral, ...] = (
     Deferral(importer="zappa.utilities", modules=("boto3", "botocore"),
              annotations={"boto3": frozenset({"Session"})}),
+    # zappa.handler and zappa.asgi use asyncio only to run ASGI apps, and to tell one apart at load
+    # (``asyncio.iscoroutinefunction``): a WSGI app (Flask) never needs it (13-33 ms).
+    Deferral(importer="zappa.handler", modules=("asyncio",),
+             answers={"asyncio": {"iscoroutinefunction": _iscoroutinefunction_without_asyncio}}),
 )
 
 
@@ -120,6 +134,9 @@ class DeferredModule(ModuleType):
         if group.importing and attr in group.deferral.annotations.get(self.__name__, ()) \
                 and _caller_module() == group.deferral.importer:
             return f"{self.__name__}.{attr}"  # an annotation, evaluated at definition time: a string suffices
+        answer = group.deferral.answers.get(self.__name__, {}).get(attr)
+        if answer is not None and not group.real and not isinstance(sys.modules.get(self.__name__), ModuleType):
+            return answer
         return getattr(group.load(self.__name__), attr)
 
     def __setattr__(self, attr: str, value: Any) -> None:
