@@ -88,7 +88,7 @@ def run_bench(project: Path, package: Path, *extra: str) -> tuple[int, dict[str,
 def test_a_baseline_that_times_out_is_reported_and_the_run_succeeds(
         project: Path, slow_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, doc = run_bench(project, slow_package, "--modes", "upstream,upstream-env,eager", "--burst", "2",
-                          "--burst-envs", "1")
+                          "--burst-envs", "1", "--no-proactive")  # the proactive pattern's timeouts: below
     out = capsys.readouterr().out
     assert code == 0, out
     assert doc["schema"] == "zappa-eager-bench/4" and doc["errors"] == []
@@ -112,6 +112,16 @@ def test_a_baseline_that_times_out_is_reported_and_the_run_succeeds(
     header = next(line for line in out.splitlines() if line.strip().startswith("mode") and "limits hit" in line)
     assert header  # the table shows the limits column when one was hit
     assert (project / "out" / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_proactively_initialized_baseline_that_times_out_is_a_limit_too(project: Path, slow_package: Path) -> None:
+    code, doc = run_bench(project, slow_package, "--modes", "upstream", "--burst", "0")
+    assert code == 0 and doc["errors"] == []
+    upstream = doc["modes"]["upstream"]
+    assert upstream["limits"] == 3 and upstream["timeouts"] == 3 and upstream["errors"] == 0
+    sample = doc["variants"]["slim_off"]["environments"][0]
+    timed_out = sorted(r["kind"] for r in sample["requests"] if r["timed_out"])
+    assert timed_out == ["cold", "first", "proactive-first"]
 
 
 def test_an_eager_mode_that_fails_fails_the_run(project: Path, slow_package: Path,
