@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -52,6 +51,12 @@ def is_pc_wait_failure(exc: BaseException) -> bool:
 def _warning(text: str) -> None:
     click.echo(click.style("Warning!", fg="yellow", bold=True) + " " + text)
 
+
+
+def remove_keep_warm_rule(zappa: Any, function_name: str) -> None:  # upstream Zappa is untyped
+    """Upstream only clears rules when it has events to schedule; drop the keep-warm rule of an earlier deploy."""
+    event = {"name": KEEP_WARM_EVENT, "function": KEEP_WARM_FUNCTION}
+    zappa.delete_rule(zappa.get_scheduled_event_name(event, KEEP_WARM_FUNCTION, function_name))
 
 class ProvisionedConcurrency:
     """One stage's PC config and the steps that keep PC and autoscaling on the alias's version.
@@ -137,17 +142,8 @@ class ProvisionedConcurrency:
     def status(self, upstream: Callable[..., T], return_json: bool) -> T:
         """Upstream's status plus allocated/requested PC, the scaling range and the utilization target."""
         with self.routing():
-            if not return_json:
-                result = upstream(return_json=False)
-                for title, value in pc_status.lines(self.status_dict()):
-                    label = click.style("\t" + title, fg="green") + ":"
-                    click.echo(f"{label:<32}{value}")  # upstream's tabular_print layout
-                return result
-            captured = io.StringIO()
-            with contextlib.redirect_stdout(captured):
-                result = upstream(return_json=True)
-            print(pc_status.merge_json(captured.getvalue(), self.status_dict()))
-            return result
+            return pc_status.show_status(upstream, return_json, self.status_dict, pc_status.lines,
+                                         pc_status.JSON_KEY)
 
     def status_dict(self) -> dict[str, Any]:
         return pc_status.collect(
@@ -250,9 +246,7 @@ class ProvisionedConcurrency:
                 click.echo(f"Could not check for leftover provisioned concurrency autoscaling: {exc}")
 
     def remove_keep_warm_rule(self) -> None:
-        """Upstream only clears rules when it has events to schedule; drop the keep-warm rule of an earlier deploy."""
-        event = {"name": KEEP_WARM_EVENT, "function": KEEP_WARM_FUNCTION}
-        self.zappa.delete_rule(self.zappa.get_scheduled_event_name(event, KEEP_WARM_FUNCTION, self.function_name))
+        remove_keep_warm_rule(self.zappa, self.function_name)
 
     # -- small AWS reads -------------------------------------------------------------------
     def alias_version(self) -> str | None:

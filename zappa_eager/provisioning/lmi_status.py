@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -93,12 +92,3 @@ def lines(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
         rows.append(("LMI Environments", f"min {environments['min']}, max {environments['max']}"))
     return rows
 
-
-def merge_json(upstream_output: str, status: dict[str, Any]) -> str:
-    """Upstream's one JSON document with our object added (appended as a second one if it is not JSON)."""
-    try:
-        merged = json.loads(upstream_output)
-    except ValueError:
-        return upstream_output.rstrip("\n") + "\n" + json.dumps({JSON_KEY: status})
-    merged[JSON_KEY] = status
-    return json.dumps(merged)

@@ -17,7 +17,6 @@ is written. Tooling module.
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -29,9 +28,10 @@ from zappa_eager.patching import patched
 from zappa_eager.provisioning import capacity_provider as cp
 from zappa_eager.provisioning import lmi_status
 from zappa_eager.provisioning.aws import alias_version
-from zappa_eager.provisioning.deploy import KEEP_WARM_EVENT, KEEP_WARM_FUNCTION
+from zappa_eager.provisioning.deploy import remove_keep_warm_rule
 from zappa_eager.provisioning.lmi_config import ManagedInstancesConfig
 from zappa_eager.provisioning.routing import PC_ALIAS, route_callers_to_alias
+from zappa_eager.provisioning.status import show_status
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -203,8 +203,7 @@ class ManagedInstances:
         if self.config.keep_warm_skipped:
             click.echo(f"keep_warm is off for stage '{self.cli.api_stage}': Lambda Managed Instances never starts "
                        "an environment for a request.")
-            event = {"name": KEEP_WARM_EVENT, "function": KEEP_WARM_FUNCTION}
-            self.zappa.delete_rule(self.zappa.get_scheduled_event_name(event, KEEP_WARM_FUNCTION, self.function_name))
+            remove_keep_warm_rule(self.zappa, self.function_name)
         with self.routing():
             return upstream()
 
@@ -215,17 +214,7 @@ class ManagedInstances:
     def status(self, upstream: Callable[..., T], return_json: bool) -> T:
         """Upstream's status plus the capacity provider, its scaling, and the alias's version on it."""
         with self.routing():
-            if not return_json:
-                result = upstream(return_json=False)
-                for title, value in lmi_status.lines(self.status_dict()):
-                    label = click.style("\t" + title, fg="green") + ":"
-                    click.echo(f"{label:<32}{value}")  # upstream's tabular_print layout
-                return result
-            captured = io.StringIO()
-            with contextlib.redirect_stdout(captured):
-                result = upstream(return_json=True)
-            print(lmi_status.merge_json(captured.getvalue(), self.status_dict()))
-            return result
+            return show_status(upstream, return_json, self.status_dict, lmi_status.lines, lmi_status.JSON_KEY)
 
     def status_dict(self) -> dict[str, Any]:
         return lmi_status.collect(self.lambda_client, self.function_name, self.provider_name, ALIAS,

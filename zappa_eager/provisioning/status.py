@@ -6,9 +6,13 @@ of ``zappa status --json``); ``lines`` lays it out as upstream's table rows. Too
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
 
 from zappa_eager.provisioning.autoscaling import AutoscalingState, describe_autoscaling, qualifier_of, resource_id
 from zappa_eager.provisioning.aws import alias_version, function_url, pc_allocation
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 
 #: The key of our object in ``zappa status --json``.
 JSON_KEY = "Provisioned Concurrency"
+T = TypeVar("T")
 
 
 def collect(
@@ -71,14 +76,30 @@ def lines(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
-def merge_json(upstream_output: str, status: dict[str, Any]) -> str:
+def merge_json(upstream_output: str, status: dict[str, Any], key: str = JSON_KEY) -> str:
     """Upstream's one JSON document with our object added (appended as a second one if it is not JSON)."""
     try:
         merged = json.loads(upstream_output)
     except ValueError:
-        return upstream_output.rstrip("\n") + "\n" + json.dumps({JSON_KEY: status})
-    merged[JSON_KEY] = status
+        return upstream_output.rstrip("\n") + "\n" + json.dumps({key: status})
+    merged[key] = status
     return json.dumps(merged)
+
+
+def show_status(upstream: Callable[..., T], return_json: bool, status: Callable[[], dict[str, Any]],
+                rows: Callable[[dict[str, Any]], list[tuple[str, str]]], key: str) -> T:
+    """Upstream's ``zappa status``, then ours: rows in its tabular layout, or ``key`` added to its JSON document."""
+    if not return_json:
+        result = upstream(return_json=False)
+        for title, value in rows(status()):
+            label = click.style("\t" + title, fg="green") + ":"
+            click.echo(f"{label:<32}{value}")  # upstream's tabular_print layout
+        return result
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        result = upstream(return_json=True)
+    print(merge_json(captured.getvalue(), status(), key))
+    return result
 
 
 def autoscaling_dict(state: AutoscalingState) -> dict[str, Any]:
