@@ -205,11 +205,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("settings_file", ["zappa_settings.example.json", "examples/django_app/zappa_settings.json",
-                                           "examples/flask_app/zappa_settings.json"])
+                                           "examples/flask_app/zappa_settings.json",
+                                           "examples/fastapi_app/zappa_settings.json"])
 def test_shipped_settings_files_pass_validation(settings_file: str) -> None:
     """Every stage of the settings files we tell users to copy is valid, ``extends`` resolved as upstream does."""
     from zappa_eager.cli import EagerZappaCLI
     from zappa_eager.provisioning import parse_provisioned_concurrency
+    from zappa_eager.provisioning.lmi_config import parse_managed_instances
 
     cli = EagerZappaCLI()
     cli.load_settings_file(str(ROOT / settings_file))
@@ -222,3 +224,5 @@ def test_shipped_settings_files_pass_validation(settings_file: str) -> None:
         check_snap_start_runtime(config, stage, "python3.12")
         parse_provisioned_concurrency(config.get("provisioned_concurrency"), stage, config.get("lambda_concurrency"),
                                       config.get("snap_start"))
+        lmi = parse_managed_instances(config, stage, "python3.12")
+        assert (lmi is not None) is ("managed_instances" in config), stage
