@@ -87,6 +87,8 @@ def test_run_bench_command_returns_the_exit_code_of_bad_arguments() -> None:
 def test_parse_modes() -> None:
     assert parse_modes(None) == MODES
     assert parse_modes(["eager, upstream"]) == ("upstream", "eager")
+    assert parse_modes(["eager,floor", "upstream"]) == ("upstream", "floor", "eager")  # only when asked for
+    assert "floor" not in MODES
     with pytest.raises(ValueError, match="unknown mode"):
         parse_modes(["eager,fast"])
 

@@ -14,8 +14,8 @@ from zappa_eager.bench.modes import MODES
 from zappa_eager.bench.records import BurstRequest, EnvSample, RequestSample
 from zappa_eager.bench.table import fmt_ms, fmt_ratio, render_table
 
-FIRST = {"upstream": 600.0, "upstream-env": 12.0, "eager": 9.0, "eager+warmup": 5.0}
-INIT = {"upstream": 550.0, "upstream-env": 1100.0, "eager": 1050.0, "eager+warmup": 1060.0}
+FIRST = {"upstream": 600.0, "upstream-env": 12.0, "eager": 9.0, "eager+warmup": 5.0, "floor": 60.0}
+INIT = {"upstream": 550.0, "upstream-env": 1100.0, "eager": 1050.0, "eager+warmup": 1060.0, "floor": 700.0}
 MB = 1024 * 1024
 
 
@@ -28,7 +28,8 @@ def facts(zipped_mb: float, unzipped_mb: float, files: int, state: str) -> dict[
 
 PACKAGES = {"upstream": {"packaging": "upstream", **facts(40.0, 120.0, 9000, "stale")},
             "eager": {"packaging": "eager", **facts(30.0, 100.0, 8000, "valid")}}
-MODE_PACKAGING = {"upstream": "upstream", "upstream-env": "upstream", "eager": "eager", "eager+warmup": "eager"}
+MODE_PACKAGING = {"upstream": "upstream", "upstream-env": "upstream", "eager": "eager", "eager+warmup": "eager",
+                  "floor": "eager"}
 UNPACK = {"files": 12000, "archive_bytes": 40 * MB, "unpacked_bytes": 150 * MB, "runs": 3,
           "upstream_ms": [9000.0, 8000.0, 8500.0], "eager_ms": [3000.0, 2500.0, 2800.0], "upstream_median_ms": 8500.0,
           "eager_median_ms": 2800.0, "speedup": 8500.0 / 2800.0, "upstream_archive_files": 13500}
@@ -204,3 +205,22 @@ def test_chart_copes_with_missing_parts(tmp_path: Path) -> None:
     doc["imports"] = {"error": "no import profile", "top_cumulative": []}
     doc["init_phases"] = {}
     assert draw_chart(doc, tmp_path / "bench.png").exists()
+
+
+def test_the_floor_mode_is_a_row_of_its_own_without_init_phases() -> None:
+    """``--modes ...,floor``: measured like the others, no init report (it runs no zappa-eager)."""
+    modes = ("upstream", "floor", "eager")
+    samples = [env_sample(mode, "slim_off", r) for r in (1, 2, 3) for mode in modes]
+    package = {"slim_handler": False, "single_package": False, "packages": PACKAGES}
+    variants = [VariantResult("slim_off", False, package, samples, {m: MODE_PACKAGING[m] for m in modes}, None)]
+    doc = build_document(stage="dev", function="djsite-dev", modes=modes, variants=variants, primary="slim_off",
+                         burst={}, burst_variant="slim_off", imports=None,
+                         machine={"cpu_model": "Test CPU", "cores": 2, "usable_cores": 2, "python": "3.11.7",
+                                  "zappa": "0.63.0", "zappa_eager": "0.1.0"},
+                         settings={"environments": 3, "warm_requests": 3, "paths": ["/"], "burst_requests": 0,
+                                   "burst_prewarmed": 0, "idle_s": 0.5})
+    assert list(doc["modes"]) == list(modes) and doc["modes"]["floor"]["first_ms"] == 62.0
+    assert doc["modes"]["floor"]["package"]["packaging"] == "eager"
+    assert set(doc["init_phases"]) == {"eager"}
+    floor_row = next(line for line in render_table(doc).splitlines() if line.strip().startswith("floor "))
+    assert "62.0" in floor_row and "1.00x" in floor_row  # its cold start over upstream's (the same here)

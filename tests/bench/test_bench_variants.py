@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO, base_stage
 from zappa_eager.bench.environment import plan_environment
 from zappa_eager.bench.function import FunctionSpec, emulator_env, s3_objects
-from zappa_eager.bench.modes import MODE_SPECS, MODES, packagings_for
+from zappa_eager.bench.modes import EAGER, FLOOR, MODE_SPECS, MODES, UPSTREAM, packagings_for
 from zappa_eager.bench.variants import (
     Package,
     Variant,
@@ -60,8 +60,8 @@ def test_upstream_modes_get_upstream_settings_and_handler(tmp_path: Path, monkey
     warmup = warmup_requests(cli, ["/"])
     text = render_settings(cli, False, MODE_SPECS["upstream"], warmup)
     assert "DJANGO_SETTINGS='djsite.settings'" in text and "EAGER" not in text
-    assert handler_source(False) == Path(zappa.handler.__file__).read_bytes()
-    assert handler_source(True) == (REPO / "zappa_eager" / "runtime" / "handler.py").read_bytes()
+    assert handler_source(MODE_SPECS[UPSTREAM]) == Path(zappa.handler.__file__).read_bytes()
+    assert handler_source(MODE_SPECS[EAGER]) == (REPO / "zappa_eager" / "runtime" / "handler.py").read_bytes()
 
 
 def test_eager_modes_differ_only_in_warmup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,23 +127,27 @@ def test_derive_task_roots_take_each_mode_from_its_packaging(tmp_path: Path, mon
     cli = load_cli(tmp_path / "project", monkeypatch, eager_init_warmup=["/healthz"])
     warmup = warmup_requests(cli, ["/"])
     upstream_settings = render_settings(cli, False, MODE_SPECS["upstream"], warmup)
-    upstream_zip = write_package(tmp_path / "upstream.zip", handler_source(False).decode(), upstream_settings,
-                                 extra={"marker_upstream.txt": "built by upstream's create_package"})
-    eager_zip = write_package(tmp_path / "eager.zip", handler_source(True).decode(), "EAGER_INIT=True\n",
+    upstream_zip = write_package(tmp_path / "upstream.zip", handler_source(MODE_SPECS[UPSTREAM]).decode(),
+                                 upstream_settings, extra={"marker_upstream.txt": "built by upstream's create_package"})
+    eager_zip = write_package(tmp_path / "eager.zip", handler_source(MODE_SPECS[EAGER]).decode(), "EAGER_INIT=True\n",
                               extra={"marker_eager.txt": "built with eager init"})
     variant = Variant("slim_off", False, {"upstream": Package("upstream", upstream_zip),
                                           "eager": Package("eager", eager_zip)})
     assert not package_is_slim(eager_zip)
-    derive_task_roots(cli, variant, MODES, warmup, tmp_path / "work")
-    assert set(variant.task_roots) == set(MODES)
+    derive_task_roots(cli, variant, (*MODES, FLOOR), warmup, tmp_path / "work")
+    assert set(variant.task_roots) == {*MODES, FLOOR}
     roots = variant.task_roots
+    # the floor: zappa-eager's package, the app behind the floor handler (no zappa imported at run time)
+    assert (roots[FLOOR] / "marker_eager.txt").exists() and not (roots[FLOOR] / "marker_upstream.txt").exists()
+    assert (roots[FLOOR] / "handler.py").read_bytes() == handler_source(MODE_SPECS[FLOOR])
+    assert b"import zappa" not in handler_source(MODE_SPECS[FLOOR])
     for mode in ("upstream", "upstream-env"):
         assert (roots[mode] / "marker_upstream.txt").exists() and not (roots[mode] / "marker_eager.txt").exists()
-        assert (roots[mode] / "handler.py").read_bytes() == handler_source(False)
+        assert (roots[mode] / "handler.py").read_bytes() == handler_source(MODE_SPECS[UPSTREAM])
         assert "EAGER_INIT" not in (roots[mode] / "zappa_settings.py").read_text()
     for mode in ("eager", "eager+warmup"):
         assert (roots[mode] / "marker_eager.txt").exists() and not (roots[mode] / "marker_upstream.txt").exists()
-        assert (roots[mode] / "handler.py").read_bytes() == handler_source(True)
+        assert (roots[mode] / "handler.py").read_bytes() == handler_source(MODE_SPECS[EAGER])
         assert (roots[mode] / "zappa_settings.py").read_text() == variant.settings[mode]
     assert settings_value(variant.settings["eager+warmup"], "EAGER_INIT_WARMUP")
     # modes of one packaging share its files; the two packagings do not
@@ -167,8 +171,8 @@ def test_a_given_package_serves_every_mode_with_handler_and_settings_swapped(tmp
     derive_task_roots(cli, variant, MODES, warmup_requests(cli, ["/"]), tmp_path / "work")
     upstream, eager = variant.task_roots["upstream"], variant.task_roots["eager"]
     assert (upstream / "djsite/settings.py").stat().st_ino == (eager / "djsite/settings.py").stat().st_ino
-    assert (upstream / "handler.py").read_bytes() == handler_source(False)
-    assert (eager / "handler.py").read_bytes() == handler_source(True)
+    assert (upstream / "handler.py").read_bytes() == handler_source(MODE_SPECS[UPSTREAM])
+    assert (eager / "handler.py").read_bytes() == handler_source(MODE_SPECS[EAGER])
     assert "EAGER_INIT" not in (upstream / "zappa_settings.py").read_text()
     package_copy = tmp_path / "work" / "slim_off" / "package-given"
     assert (package_copy / "handler.py").read_text() == "# eager handler from the package\n"  # never written through
@@ -274,3 +278,21 @@ def test_upstream_packaging_has_no_packaging_steps_and_eager_packaging_the_stage
         assert cli.eager.enabled and steps.compile_bytecode
         assert steps.lean is (stage.get("lean_package") is not False)
     assert (cli.eager, cli.stage_config_overrides) == before
+
+
+@pytest.mark.parametrize(("slim_choice", "stage_slim"), [("on", False), ("both", False), ("stage", True)])
+def test_the_floor_mode_with_a_slim_variant_is_refused_before_packaging(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slim_choice: str, stage_slim: bool) -> None:
+    import io
+
+    from click import ClickException
+
+    from zappa_eager.bench.command import prepare_variants
+    from zappa_eager.bench.options import parse_options
+    from zappa_eager.bench.progress import Progress
+
+    cli = load_cli(tmp_path, monkeypatch, slim_handler=stage_slim)
+    options = parse_options(["dev", "--modes", "eager,floor", "--slim", slim_choice])
+    with pytest.raises(ClickException, match="add --slim off"):
+        prepare_variants(cli, options, tmp_path, tmp_path / "out", tmp_path / "work", Progress(1, io.StringIO()))
+    assert not (tmp_path / "work").exists()  # nothing packaged

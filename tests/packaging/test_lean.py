@@ -85,11 +85,10 @@ def test_tooling_and_zappa_cli_dependencies_go_runtime_and_project_stay(package:
     result = make_lean(package, project_dir=None)
     kept = names(package)
     assert {"django", "asgiref", "sqlparse", "zappa", "zappa-eager", "boto3", "botocore", "s3transfer", "jmespath",
-            "python-dateutil", "six", "urllib3", "werkzeug", "markupsafe", "requests", "certifi", "idna",
-            "durationpy"} == kept
+            "python-dateutil", "six", "urllib3", "werkzeug", "markupsafe", "durationpy"} == kept
     dropped = {d.name for d in result.dropped}
     assert {"moto", "flask", "blinker", "xmltodict", "matplotlib", "numpy", "pillow", "troposphere", "cfn-flip",
-            "pyyaml", "pip", "setuptools", "tqdm", "argcomplete"} == dropped
+            "pyyaml", "pip", "setuptools", "tqdm", "argcomplete", "requests", "certifi", "idna"} == dropped
     for gone in ("moto", "numpy", "PIL", "yaml", "cfn_flip", "pip", "numpy-1.0.dist-info"):
         assert not (package / gone).exists(), gone
     assert (package / "six.py").exists() and (package / "dateutil" / "__init__.py").exists()
@@ -107,6 +106,21 @@ def test_a_user_dependency_shared_with_tooling_stays(package: Path) -> None:
     make_lean(package)
     kept = names(package)
     assert {"flask", "blinker", "werkzeug"} <= kept and "moto" not in kept
+
+
+def test_requests_serves_zappa_cli_only_and_stays_when_the_project_uses_it(package: Path, tmp_path: Path) -> None:
+    """zappa requires requests for its version check; a project keeps it by importing it, as any other."""
+    make_lean(package)
+    assert not {"requests", "certifi", "idna"} & names(package)
+    assert "urllib3" in names(package)  # botocore's
+
+    again = tmp_path / "again"
+    again.mkdir()
+    zappa_eager_like(again)
+    (again / "myapp").mkdir()
+    (again / "myapp" / "client.py").write_text("import requests\n")
+    make_lean(again)
+    assert {"requests", "certifi", "idna", "urllib3"} <= names(again)
 
 
 def test_a_dependency_named_in_requirements_txt_stays(package: Path, tmp_path: Path) -> None:

@@ -172,9 +172,11 @@ def test_nothing_is_deferred_once_the_sdk_or_the_importer_is_loaded(already: str
 def test_zappa_handler_imports_werkzeug_wrappers_without_the_server_and_the_package_still_works() -> None:
     code = textwrap.dedent("""
         import json, sys
-        from zappa_eager.runtime.deferred import deferred_imports
+        from zappa_eager.runtime.deferred import deferred_imports, resolve_deferred_names
         with deferred_imports():
             import zappa.handler
+        before = [type(zappa.handler.Response).__name__, "werkzeug.wrappers" in sys.modules]
+        resolved = resolve_deferred_names()  # what boot does once the app is built, unless it is ASGI
         skipped = [m for m in ("werkzeug.serving", "werkzeug.test", "http.server") if m not in sys.modules]
         import werkzeug
         from werkzeug import Client, run_simple
@@ -184,14 +186,16 @@ def test_zappa_handler_imports_werkzeug_wrappers_without_the_server_and_the_pack
             missing = "no error"
         except AttributeError as exc:
             missing = str(exc)
-        print(json.dumps({"skipped": skipped,
+        print(json.dumps({"before": before, "resolved": resolved, "skipped": skipped,
                           "same": [Client is werkzeug.test.Client, run_simple is werkzeug.serving.run_simple,
                                    werkzeug.Response is zappa.handler.Response is werkzeug.wrappers.Response],
                           "kind": type(werkzeug).__name__, "missing": missing}))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout
-    assert json.loads(out) == {"skipped": ["werkzeug.serving", "werkzeug.test", "http.server"],
+    assert json.loads(out) == {"before": ["DeferredName", False],
+                               "resolved": ["werkzeug.wrappers.Response", "werkzeug.wsgi.ClosingIterator"],
+                               "skipped": ["werkzeug.serving", "werkzeug.test", "http.server"],
                                "same": [True, True, True], "kind": "module",
                                "missing": "module 'werkzeug' has no attribute 'no_such_name'"}
 

@@ -40,7 +40,7 @@ from zappa_eager.bench.function import INIT_TIMEOUT_S, FunctionSpec, emulator_en
 from zappa_eager.bench.importtime import profile_imports
 from zappa_eager.bench.lmi import format_lmi, run_lmi
 from zappa_eager.bench.machine import machine_info
-from zappa_eager.bench.modes import EAGER, Mode, Packaging, is_eager, packagings_for
+from zappa_eager.bench.modes import EAGER, FLOOR, Mode, Packaging, is_eager, packagings_for
 from zappa_eager.bench.options import BenchOptions
 from zappa_eager.bench.phases import PhaseClock
 from zappa_eager.bench.prerequisites import check_prerequisites
@@ -119,6 +119,8 @@ def prepare_variants(cli: StageCLI, options: BenchOptions, project: Path, output
         if slim and options.archive_path is None:
             raise ClickException("--zip is a slim_handler package: give its project tarball with --archive")
         archive = options.archive_path.resolve() if options.archive_path else None
+        if slim and FLOOR in options.modes:
+            raise ClickException("--modes floor runs the package as it is: give a package without slim_handler")
         variant = given_variant(package, archive, slim)
         given = variant.package_for(options.modes[0])
         progress.note(f"using {package.name} for every mode (upstream modes: upstream's handler.py swapped in; "
@@ -126,6 +128,9 @@ def prepare_variants(cli: StageCLI, options: BenchOptions, project: Path, output
         progress.step(f"using {package.name}")
         return [variant]
     stage_slim = bool(cli.stage_config.get("slim_handler", False))
+    if FLOOR in options.modes and any(plan_variants(options.slim, stage_slim)):
+        raise ClickException("--modes floor runs the package as it is, without a slim_handler archive: "
+                             "add --slim off (the floor of the app itself is the same either way)")
     exclude = extra_excludes(project, output, work)
     packagings = packagings_for(options.modes)
     variants = []

@@ -15,7 +15,6 @@ variant instead of twice. tests/bench/test_bench_derive.py compares it with pack
 from __future__ import annotations
 
 import shutil
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,33 +30,10 @@ from zappa_eager.bench.variants import (
     variant_name,
 )
 from zappa_eager.packaging.facts import describe_package
-from zappa_eager.packaging.runtime_files import HANDLER_FILE, add_runtime_to_zip
+from zappa_eager.packaging.runtime_files import HANDLER_FILE, add_runtime_to_zip, rewrite_zip
 
 if TYPE_CHECKING:
     from zappa_eager.bench.stagecli import StageCLI
-
-
-def rewrite_zip(source: Path, target: Path, replace: dict[str, bytes]) -> None:
-    """Copy ``source`` to ``target`` with the members named in ``replace`` given new contents.
-
-    Every other member keeps its bytes, name, date and mode; a replaced one keeps its place's
-    attributes (Lambda needs 0o644) or gets 0o644 when it was absent.
-    """
-    written: set[str] = set()
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename in written:
-                continue  # a name appended twice: the zip's reader takes the last; keep one
-            if info.filename in replace:
-                dst.writestr(info, replace[info.filename], compress_type=zipfile.ZIP_DEFLATED)
-            else:
-                dst.writestr(info, src.read(info.filename), compress_type=info.compress_type)
-            written.add(info.filename)
-        for name, data in replace.items():
-            if name not in written:
-                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def derive_eager(cli: StageCLI, upstream: Package, slim: bool, work: Path, stem: str) -> Package:

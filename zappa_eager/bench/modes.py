@@ -2,7 +2,9 @@
 
 Four fixed modes, plus ``eager+warmup[<value>]`` (``--warmup-on-demand``): ``eager+warmup`` with
 ``eager_init_warmup_on_demand`` set to ``<value>`` instead of the stage's, so the values can be
-measured side by side.
+measured side by side; and ``floor`` on request (``--modes ...,floor``): zappa-eager's package with
+``floor_handler.py`` as its handler, the app behind the thinnest adapter, so ``eager`` minus
+``floor`` is what zappa-eager's runtime costs on top of the app.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ UPSTREAM: Mode = "upstream"
 UPSTREAM_ENV: Mode = "upstream-env"
 EAGER: Mode = "eager"
 EAGER_WARMUP: Mode = "eager+warmup"
+FLOOR: Mode = "floor"
 
+#: The modes a run measures unless ``--modes`` says otherwise.
 MODES: tuple[Mode, ...] = (UPSTREAM, UPSTREAM_ENV, EAGER, EAGER_WARMUP)
+#: Every fixed mode, in the order tables list them; ``floor`` only when asked for.
+ALL_MODES: tuple[Mode, ...] = (UPSTREAM, UPSTREAM_ENV, FLOOR, EAGER, EAGER_WARMUP)
 
 #: How a mode's package is built: upstream's ``create_package`` (``eager_init: false``: no
 #: bytecode compile, no lean selection) or zappa-eager's (eager init on).
@@ -42,11 +48,12 @@ class ModeSpec:
     env: Mapping[str, str] = field(default_factory=dict)  # extra Lambda environment variables
     summary: str = ""
     warmup_on_demand: WarmupOnDemand | None = None  # eager_init_warmup_on_demand for this mode; None: the stage's
+    floor: bool = False  # zappa-eager's package, floor_handler.py as handler.py (no zappa at run time)
 
     @property
     def packaging(self) -> Packaging:
         """The upstream modes run upstream's package, so what packaging gains shows in the figures."""
-        return EAGER_PACKAGING if self.eager else UPSTREAM_PACKAGING
+        return EAGER_PACKAGING if self.eager or self.floor else UPSTREAM_PACKAGING
 
 
 MODE_SPECS: dict[Mode, ModeSpec] = {
@@ -55,6 +62,8 @@ MODE_SPECS: dict[Mode, ModeSpec] = {
                            summary="upstream zappa + INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT=1"),
     EAGER: ModeSpec(EAGER, eager=True, warmup=False, summary="zappa-eager, no warm-up"),
     EAGER_WARMUP: ModeSpec(EAGER_WARMUP, eager=True, warmup=True, summary="zappa-eager with eager_init_warmup"),
+    FLOOR: ModeSpec(FLOOR, eager=False, warmup=False, floor=True,
+                    summary="the app alone behind the thinnest adapter, zappa-eager's package: the floor"),
 }
 
 
@@ -86,7 +95,7 @@ def is_eager(mode: Mode) -> bool:
 
 
 def is_baseline(mode: Mode) -> bool:
-    """``upstream`` and ``upstream-env``: what the bench compares against. Their requests hitting the
+    """``upstream``, ``upstream-env`` and ``floor``: what the bench compares against. Their requests hitting the
     function timeout, or their INIT the INIT limit, are measurements (the slowness the bench shows), not
     failures; zappa-eager's own modes failing is."""
     return not mode_spec(mode).eager
@@ -97,10 +106,10 @@ def parse_modes(values: list[str] | None) -> tuple[Mode, ...]:
     if not values:
         return MODES
     chosen = {name.strip() for value in values for name in value.split(",") if name.strip()}
-    unknown = sorted(chosen - set(MODES))
+    unknown = sorted(chosen - set(ALL_MODES))
     if unknown:
-        raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
-    return tuple(mode for mode in MODES if mode in chosen)
+        raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(ALL_MODES)}")
+    return tuple(mode for mode in ALL_MODES if mode in chosen)
 
 
 def parse_warmup_on_demand(values: list[str] | None) -> tuple[str, ...]:

@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--slim", choices=SLIM_CHOICES, default="both",
                         help="slim_handler variants: as the stage says, on, off, or both (default)")
     parser.add_argument("--modes", action="append", metavar="MODE[,MODE]",
-                        help=f"modes to compare (default all: {', '.join(MODES)})")
+                        help=f"modes to compare (default {', '.join(MODES)}; also floor: the app alone behind the "
+                        "thinnest adapter, with --slim off)")
     parser.add_argument("--warmup-on-demand", action="append", metavar="VALUE[,VALUE]",
                         help="add one eager+warmup[VALUE] mode per eager_init_warmup_on_demand value (skip, once, "
                         "full), measured in the same rounds as the other modes (eager+warmup keeps the stage's)")

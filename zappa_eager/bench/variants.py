@@ -43,6 +43,9 @@ from zappa_eager.packaging.runtime_files import HANDLER_FILE
 from zappa_eager.runtime.contract import WarmupOnDemand
 from zappa_eager.settings import WarmupRequest, parse_eager_settings
 
+#: The ``floor`` mode's handler.py (it never ships: the bench copies it into that mode's task root).
+FLOOR_HANDLER_FILE = Path(__file__).with_name("floor_handler.py")
+
 if TYPE_CHECKING:
     from zappa_eager.bench.options import SlimChoice
     from zappa_eager.bench.stagecli import StageCLI
@@ -225,14 +228,16 @@ def settings_value(text: str, name: str) -> Any:
     return None
 
 
-def handler_source(eager: bool) -> bytes:
-    """Our handler.py, or upstream's own ``zappa/handler.py`` exactly as installed."""
-    if eager:
+def handler_source(spec: ModeSpec) -> bytes:
+    """Our handler.py, the floor's, or upstream's own ``zappa/handler.py`` exactly as installed."""
+    if spec.floor:
+        return FLOOR_HANDLER_FILE.read_bytes()
+    if spec.eager:
         return HANDLER_FILE.read_bytes()
-    spec = importlib.util.find_spec("zappa.handler")
-    if spec is None or spec.origin is None:
+    upstream = importlib.util.find_spec("zappa.handler")
+    if upstream is None or upstream.origin is None:
         raise RuntimeError("zappa is not installed")
-    return Path(spec.origin).read_bytes()
+    return Path(upstream.origin).read_bytes()
 
 
 def warmup_requests(cli: StageCLI, paths: Sequence[str]) -> tuple[WarmupRequest, ...]:
@@ -307,7 +312,7 @@ def derive_task_roots(cli: StageCLI, variant: Variant, modes: Sequence[Mode], wa
         root = work / variant.name / task_root_name(mode)
         shutil.copytree(base, root, copy_function=link_or_copy)
         settings = render_settings(cli, variant.slim, spec, warmup)
-        replace_module(root, "handler.py", handler_source(spec.eager))
+        replace_module(root, "handler.py", handler_source(spec))
         replace_module(root, "zappa_settings.py", settings.encode("utf-8"))
         variant.task_roots[mode] = root
         variant.settings[mode] = settings

@@ -41,10 +41,13 @@ except ModuleNotFoundError:  # Python 3.10: requirements.txt and the metadata st
     tomllib = None
 
 #: What ``zappa.handler`` and the modules it imports need at run time (zappa.utilities imports
-#: boto3, botocore and durationpy; zappa.middleware and the WSGI path werkzeug; requests is
-#: imported lazily by zappa.utilities). Every other requirement of zappa serves its CLI.
-ZAPPA_RUNTIME_REQUIRES = frozenset({"boto3", "botocore", "durationpy", "werkzeug", "requests", "jmespath",
-                                   "python-dateutil"})
+#: boto3, botocore and durationpy; zappa.middleware and the WSGI path werkzeug). Every other
+#: requirement of zappa serves its CLI, ``requests`` included: zappa.utilities imports it only
+#: inside ``check_new_version_available``, which the CLI calls. A project that uses requests
+#: keeps it as any other distribution (its code imports it, it is in requirements.txt, or
+#: another kept distribution requires it). Left in, it costs a DRF app about 35 ms of every cold
+#: start: ``rest_framework.compat`` imports it (and urllib3, charset_normalizer, idna) if present.
+ZAPPA_RUNTIME_REQUIRES = frozenset({"boto3", "botocore", "durationpy", "werkzeug", "jmespath", "python-dateutil"})
 #: Installers: never needed by the runtime, never a root by being unrequired.
 INSTALLERS = frozenset({"pip", "setuptools", "wheel", "distribute"})
 ZAPPA = "zappa"

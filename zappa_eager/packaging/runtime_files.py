@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -49,16 +49,58 @@ def copy_runtime(package: Path) -> list[str]:
 
 
 def add_runtime_to_zip(zip_path: str) -> list[str]:
-    """Add the ``zappa_eager`` runtime modules to a package that lacks them (editable installs)."""
-    added: list[str] = []
-    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as package:
+    """Make the package's ``zappa_eager`` runtime this installation's; returns the members added or replaced.
+
+    Upstream copies ``zappa_eager`` from the project's virtualenv, which lacks it (an editable
+    install) or may hold another version than the CLI that packages: its runtime would then read
+    the ``handler.py`` and ``EAGER_*`` settings this CLI wrote, which a different version may
+    misread. So every runtime module that is missing or differs is written from this installation,
+    and the bytecode the virtualenv compiled for the replaced ones is dropped (packaging compiles
+    afresh, or the runtime compiles the source).
+    """
+    wanted = {f"zappa_eager/{module}": source.read_bytes() for module, source in runtime_sources()}
+    with zipfile.ZipFile(zip_path) as package:
         present = set(package.namelist())
-        for module, source in runtime_sources():
-            arcname = f"zappa_eager/{module}"
-            if arcname not in present:
-                info = zipfile.ZipInfo(arcname, date_time=(2020, 1, 1, 0, 0, 0))
+        differing = {name for name in wanted if name in present and package.read(name) != wanted[name]}
+    changes = {name: data for name, data in wanted.items() if name in differing or name not in present}
+    if not changes:
+        return []
+    stale = {name for name in present if name.endswith(".pyc") and _bytecode_of(name) in differing}
+    path = Path(zip_path)
+    rewritten = path.with_name(path.name + ".runtime")
+    try:
+        rewrite_zip(path, rewritten, changes, drop=stale)
+        rewritten.replace(path)
+    finally:
+        rewritten.unlink(missing_ok=True)
+    return sorted(changes)
+
+
+def _bytecode_of(pyc: str) -> str:
+    """``zappa_eager/runtime/__pycache__/boot.cpython-312.pyc`` -> ``zappa_eager/runtime/boot.py``."""
+    folder, _, filename = pyc.rpartition("/")
+    parent = folder.removesuffix("/__pycache__") if folder.endswith("/__pycache__") else folder
+    return f"{parent}/{filename.split('.', 1)[0]}.py"
+
+
+def rewrite_zip(source: Path, target: Path, replace: dict[str, bytes], drop: Collection[str] = ()) -> None:
+    """Copy ``source`` to ``target`` with the members named in ``replace`` given new contents, without ``drop``.
+
+    Every other member keeps its bytes, name, date and mode; a replaced one keeps its place's
+    attributes (Lambda needs 0o644) or gets 0o644 when it was absent.
+    """
+    written: set[str] = set()
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename in written or info.filename in drop:
+                continue  # a name appended twice: the zip's reader takes the last; keep one
+            if info.filename in replace:
+                dst.writestr(info, replace[info.filename], compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                dst.writestr(info, src.read(info.filename), compress_type=info.compress_type)
+            written.add(info.filename)
+        for name, data in replace.items():
+            if name not in written:
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                package.writestr(info, source.read_bytes())
-                added.append(arcname)
-    return added
+                dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)

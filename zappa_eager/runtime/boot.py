@@ -45,7 +45,7 @@ from zappa_eager.runtime.contract import (
     Phase,
     current_init_type,
 )
-from zappa_eager.runtime.deferred import sdk_modules_loaded
+from zappa_eager.runtime.deferred import resolve_deferred_names, sdk_modules_loaded
 from zappa_eager.runtime.prime import prime_runtime
 from zappa_eager.runtime.report import InitReport, PhaseTimer, WarmupResult
 from zappa_eager.runtime.warmup import run_warmup, warmup_host
@@ -270,6 +270,7 @@ class EagerRuntime:
         self.settings = settings
         self.generated = GeneratedSettings.from_module(settings)
         if not self.enabled:
+            resolve_deferred_names()  # upstream's lazy path: its WSGI names as upstream imports them, in INIT
             return None
 
         notes: list[str] = []
@@ -323,6 +324,8 @@ class EagerRuntime:
         before = timer.get("remote_env") + timer.get("archive")
         started = time.perf_counter()
         handler = EagerLambdaHandler(self.settings_name, state=state)
+        if getattr(handler, "app_type", None) != "asgi":  # a WSGI app's requests go through werkzeug: import them now
+            resolve_deferred_names()
         loaders = timer.get("remote_env") + timer.get("archive") - before
         timer.add("app", (time.perf_counter() - started) * 1000.0 - loaders)
         with timer.phase("app"):

@@ -17,6 +17,11 @@ its development server and test client (``http.server``, multipart parsing: 10-1
 INIT never uses). The package is registered without running its ``__init__``; its submodules
 import as usual, and the first read of a name it does not hold yet runs the ``__init__`` then.
 
+And for names one upstream module imports by name for WSGI apps only (:class:`NameDeferral`):
+``from werkzeug.wrappers import Response`` binds a :class:`DeferredName` while ``zappa.handler``
+is imported; ``boot`` resolves it as soon as it knows the app is not ASGI, so only an ASGI app
+goes without them (and without most of werkzeug).
+
 It fails safe: an attribute the list does not name, read while the import runs, loads the real
 modules at once (the INIT pays as before, and the init report's ``boto3_in_init`` says so);
 ``tests/runtime/test_deferred_sdk.py`` fails when upstream's or werkzeug's layout changes under it.
@@ -34,8 +39,9 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-__all__ = ["PACKAGE_DEFERRALS", "UPSTREAM_DEFERRALS", "Deferral", "DeferredModule", "DeferredPackage",
-           "PackageDeferral", "deferred_imports", "sdk_modules_loaded"]
+__all__ = ["PACKAGE_DEFERRALS", "UPSTREAM_DEFERRALS", "WSGI_NAME_DEFERRALS", "Deferral", "DeferredModule",
+           "DeferredName", "DeferredPackage", "NameDeferral", "PackageDeferral", "deferred_imports",
+           "resolve_deferred_names", "sdk_modules_loaded"]
 
 #: The AWS SDK's top-level modules: the init report says whether INIT imported any of them.
 SDK_MODULES = ("boto3", "botocore", "s3transfer")
@@ -122,6 +128,113 @@ def _register_package(deferral: PackageDeferral) -> None:
     sys.modules[deferral.package] = package
 
 
+@dataclass(frozen=True)
+class NameDeferral:
+    """A name one upstream module imports at its top (``from module import name``) for WSGI apps only."""
+
+    importer: str
+    module: str
+    name: str
+
+
+#: zappa's WSGI request path: ``zappa.handler`` wraps the app's answer in werkzeug's ``Response``
+#: (``Response.from_app``) and ``zappa.middleware`` closes it with werkzeug's ``ClosingIterator``.
+#: An ASGI app's requests never reach either, yet importing them is most of werkzeug (request and
+#: response wrappers, datastructures, ``email``, ``http``: 25-40 ms of a FastAPI INIT). Until the app
+#: is built they are :class:`DeferredName` s; ``boot`` then imports them for any app but an ASGI one.
+WSGI_NAME_DEFERRALS: tuple[NameDeferral, ...] = (
+    NameDeferral(importer="zappa.handler", module="werkzeug.wrappers", name="Response"),
+    NameDeferral(importer="zappa.middleware", module="werkzeug.wsgi", name="ClosingIterator"),
+)
+
+
+class DeferredName:
+    """What the importer bound for a deferred name: its first use imports the module and rebinds the name.
+
+    Any attribute read or call resolves it (``Response.from_app(...)``), so a use upstream adds later
+    still works, only without the saving; it is not a class, so ``isinstance`` against it fails loudly
+    (``tests/runtime/test_deferred_names.py`` checks upstream uses the names only as above).
+    """
+
+    def __init__(self, deferral: NameDeferral) -> None:
+        self._zappa_eager_deferral = deferral
+
+    def _zappa_eager_resolve(self) -> Any:
+        deferral = self._zappa_eager_deferral
+        real = getattr(importlib.import_module(deferral.module), deferral.name)
+        importer = sys.modules.get(deferral.importer)
+        if importer is not None and importer.__dict__.get(deferral.name) is self:
+            setattr(importer, deferral.name, real)
+        return real
+
+    def __getattr__(self, attr: str) -> Any:  # only for what the stand-in lacks: everything but the two above
+        if attr.startswith("_zappa_eager_"):
+            raise AttributeError(attr)
+        return getattr(self._zappa_eager_resolve(), attr)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._zappa_eager_resolve()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        deferral = self._zappa_eager_deferral
+        return f"<zappa-eager's stand-in for {deferral.module}.{deferral.name}, imported on first use>"
+
+
+#: The names bound as :class:`DeferredName` and not resolved yet (``resolve_deferred_names``).
+_pending_names: list[DeferredName] = []
+
+
+class _NameSource(ModuleType):
+    """Stands in for the module of deferred names while their importers import: each of those names
+    reads as a :class:`DeferredName`; any other read imports the real module at once (fail safe)."""
+
+    def __init__(self, name: str, deferrals: tuple[NameDeferral, ...]) -> None:
+        super().__init__(name, f"zappa-eager's stand-in for {name} while zappa's modules import")
+        self.__dict__["_zappa_eager_names"] = {deferral.name: deferral for deferral in deferrals}
+
+    def __getattr__(self, attr: str) -> Any:
+        names: dict[str, NameDeferral] = self.__dict__["_zappa_eager_names"]
+        caller = _caller_module()
+        deferral = names.get(attr)
+        if deferral is not None and caller == deferral.importer:
+            stand_in = DeferredName(deferral)
+            _pending_names.append(stand_in)
+            return stand_in
+        if attr == "__path__" and caller in {each.importer for each in names.values()}:
+            # The importer's ``from module import name`` asks first whether the module is a package;
+            # as a plain module, the name is read by the importer's own code (above), not by importlib.
+            raise AttributeError(attr)
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _install_name_sources(deferrals: tuple[NameDeferral, ...]) -> list[_NameSource]:
+    by_module: dict[str, list[NameDeferral]] = {}
+    for deferral in deferrals:
+        if deferral.importer not in sys.modules and deferral.module not in sys.modules:
+            by_module.setdefault(deferral.module, []).append(deferral)
+    sources = [_NameSource(module, tuple(names)) for module, names in by_module.items()]
+    for source in sources:
+        sys.modules[source.__name__] = source
+    return sources
+
+
+def resolve_deferred_names() -> list[str]:
+    """Import every deferred name now and rebind it in its importer (a WSGI app will need them).
+
+    Returns the ``module.name`` of each one resolved here."""
+    resolved = []
+    while _pending_names:
+        stand_in = _pending_names.pop(0)
+        deferral = stand_in._zappa_eager_deferral
+        importer = sys.modules.get(deferral.importer)
+        if importer is not None and importer.__dict__.get(deferral.name) is stand_in:
+            stand_in._zappa_eager_resolve()
+            resolved.append(f"{deferral.module}.{deferral.name}")
+    return resolved
+
+
 class DeferredModule(ModuleType):
     """Stands in for a module until something reads from it; then forwards every read to the real one."""
 
@@ -184,20 +297,25 @@ def _applies(deferral: Deferral) -> bool:
 
 @contextmanager
 def deferred_imports(enabled: bool = True, deferrals: tuple[Deferral, ...] = UPSTREAM_DEFERRALS,
-                     packages: tuple[PackageDeferral, ...] = PACKAGE_DEFERRALS) -> Iterator[None]:
-    """Import upstream's modules inside this block with the deferred modules standing in."""
+                     packages: tuple[PackageDeferral, ...] = PACKAGE_DEFERRALS,
+                     names: tuple[NameDeferral, ...] = WSGI_NAME_DEFERRALS) -> Iterator[None]:
+    """Import upstream's modules inside this block with the deferred modules and names standing in."""
     groups = [_Group(deferral) for deferral in deferrals if enabled and _applies(deferral)]
     for group in groups:
         group.install()
     for package in packages if enabled else ():
         if package.package not in sys.modules:
             _register_package(package)
+    sources = _install_name_sources(names) if enabled else []
     try:
         yield
     finally:
         for group in groups:
             group.importing = False
             group.uninstall()
+        for source in sources:
+            if sys.modules.get(source.__name__) is source:
+                del sys.modules[source.__name__]
 
 
 def sdk_modules_loaded() -> list[str]:
