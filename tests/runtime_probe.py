@@ -45,6 +45,17 @@ def sdk_state() -> dict[str, Any]:
             "utilities_boto3": type(zappa.utilities.boto3).__name__}
 
 
+def werkzeug_state() -> dict[str, Any]:
+    """What zappa's WSGI names are (werkzeug's classes, or zappa-eager's stand-ins), and which of their
+    werkzeug modules are loaded; ``type()`` does not resolve a stand-in."""
+    import zappa.handler
+    import zappa.middleware
+
+    return {"response": type(zappa.handler.Response).__name__,
+            "closing_iterator": type(zappa.middleware.ClosingIterator).__name__,
+            "loaded": sorted(m for m in ("werkzeug.wrappers", "werkzeug.wsgi") if m in sys.modules)}
+
+
 def main() -> None:
     actions = json.loads(sys.argv[1])
     out: dict[str, Any] = {"responses": []}
@@ -75,6 +86,8 @@ def main() -> None:
                 response = handler.lambda_handler(action["event"], None)
             elif action["kind"] == "sdk":  # which AWS SDK modules are loaded now, and upstream's names resolve
                 response = sdk_state()
+            elif action["kind"] == "werkzeug":  # zappa's WSGI names, and whether werkzeug's wrappers are loaded
+                response = werkzeug_state()
             elif action["kind"] == "gc":  # the collector as the first event finds it
                 import gc
 

@@ -35,6 +35,15 @@ def floor_root(tmp_path: Path, stage: dict[str, Any], with_project: bool = True)
     return root
 
 
+def app_root(tmp_path: Path, module: str, source: str, **stage: Any) -> Path:
+    """A floor task root serving ``module.app`` (written from ``source``) as the stage's ``app_function``."""
+    config = {"app_function": f"{module}.app", "project_name": module, "s3_bucket": "b", "aws_region": "us-east-1",
+              **stage}
+    root = floor_root(tmp_path, config, with_project=False)
+    (root / f"{module}.py").write_text(source)
+    return root
+
+
 def serve(root: Path, requests: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO")}
     env.update(PYTHONPATH=str(root), DJSITE_DB=str(root.parent / "db.sqlite3"), TMPDIR=str(root.parent))
@@ -58,24 +67,22 @@ def test_a_django_stage_is_served_without_zappa(tmp_path: Path) -> None:
 
 
 def test_the_stage_environment_variables_reach_the_app(tmp_path: Path) -> None:
-    stage = {"app_function": "envapp.app", "project_name": "envapp", "s3_bucket": "b", "aws_region": "us-east-1",
-             "environment_variables": {"ENVAPP_VALUE": "set by the stage"}}
-    root = floor_root(tmp_path, stage, with_project=False)
-    (root / "envapp.py").write_text(
+    root = app_root(
+        tmp_path, "envapp",
         "import os\n"
         "def app(environ, start_response):\n"
         "    start_response('201 Created', [('Content-Type', 'text/plain')])\n"
         "    return [os.environ['ENVAPP_VALUE'].encode(), b' ', environ['PATH_INFO'].encode(),\n"
-        "            b' ', environ['QUERY_STRING'].encode()]\n")
+        "            b' ', environ['QUERY_STRING'].encode()]\n",
+        environment_variables={"ENVAPP_VALUE": "set by the stage"})
     out = result(serve(root, [events.api_gateway_v1("GET", "/items", query="a=1")]))
     assert out["responses"][0]["statusCode"] == 201
     assert out["responses"][0]["body"] == "set by the stage /items a=1"
 
 
 def test_an_asgi_app_is_run_through_one_http_cycle(tmp_path: Path) -> None:
-    stage = {"app_function": "asgiapp.app", "project_name": "asgiapp", "s3_bucket": "b", "aws_region": "us-east-1"}
-    root = floor_root(tmp_path, stage, with_project=False)
-    (root / "asgiapp.py").write_text(
+    root = app_root(
+        tmp_path, "asgiapp",
         "async def app(scope, receive, send):\n"
         "    body = (await receive())['body']\n"
         "    headers = [(b'x-path', scope['path'].encode())]\n"

@@ -41,6 +41,7 @@ def test_another_versions_runtime_is_replaced_and_its_bytecode_dropped(tmp_path:
     files = {**current, "zappa_eager/runtime/boot.py": old_boot,
              f"zappa_eager/runtime/__pycache__/boot.{TAG}.pyc": b"old bytecode",
              f"zappa_eager/runtime/__pycache__/report.{TAG}.pyc": b"bytecode of an unchanged module",
+             f"zappa_eager/runtime/__pycache__/heap.{TAG}.pyc": b"bytecode whose source is missing",
              "zappa_eager/runtime/gone.py": b"# a module this version no longer has\n",
              "django/__init__.py": b"# the app's\n"}
     del files["zappa_eager/runtime/heap.py"]
@@ -50,6 +51,7 @@ def test_another_versions_runtime_is_replaced_and_its_bytecode_dropped(tmp_path:
     after = members(package)
     assert {name: after[name] for name in current} == current
     assert f"zappa_eager/runtime/__pycache__/boot.{TAG}.pyc" not in after
+    assert f"zappa_eager/runtime/__pycache__/heap.{TAG}.pyc" not in after
     assert after[f"zappa_eager/runtime/__pycache__/report.{TAG}.pyc"] == b"bytecode of an unchanged module"
     assert after["django/__init__.py"] == b"# the app's\n" and "zappa_eager/runtime/gone.py" in after
     assert not list(tmp_path.glob("*.runtime"))  # no temporary copy left behind

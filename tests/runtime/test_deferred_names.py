@@ -16,51 +16,36 @@ import zappa.middleware
 from tests.conftest import base_stage, make_task_root, run_probe
 from zappa_eager.runtime.deferred import WSGI_NAME_DEFERRALS
 
-WERKZEUG_STATE = {"kind": "call", "function": "djsite.probes.werkzeug_state"}
-ASGI_APP = '''
-import sys
-
-
-async def app(scope, receive, send):
-    await receive()
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"asgi ok"})
-
-
-def werkzeug_loaded():
-    return sorted(m for m in ("werkzeug.wrappers", "werkzeug.wsgi") if m in sys.modules)
-'''
+WERKZEUG = {"kind": "werkzeug"}
+STAND_INS = {"response": "DeferredName", "closing_iterator": "DeferredName", "loaded": []}
+WERKZEUGS_OWN = {"response": "type", "closing_iterator": "type", "loaded": ["werkzeug.wrappers", "werkzeug.wsgi"]}
 
 
 def asgi_root(tmp_path: Path, **overrides: Any) -> Path:
-    stage = {"app_function": "asgiapp.app", "project_name": "asgiapp", "s3_bucket": "zappa-eager-tests",
+    stage = {"app_function": "plainapp.asgi_app", "project_name": "plainapp", "s3_bucket": "zappa-eager-tests",
              "aws_region": "us-east-1", "keep_warm": False, **overrides}
-    root = make_task_root(tmp_path, stage, with_project=False)
-    (root / "asgiapp.py").write_text(ASGI_APP)
-    return root
+    return make_task_root(tmp_path, stage, project="plainapp")
 
 
 def test_an_asgi_app_never_loads_werkzeugs_wrappers(tmp_path: Path) -> None:
-    loaded = {"kind": "call", "function": "asgiapp.werkzeug_loaded"}
-    result = run_probe(asgi_root(tmp_path), [loaded, {"kind": "http", "path": "/"}, loaded],
+    result = run_probe(asgi_root(tmp_path), [WERKZEUG, {"kind": "http", "path": "/"}, WERKZEUG],
                        env={"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"})
     before, served, after = (each["response"] for each in result["responses"])
-    assert before == [] and after == []  # neither INIT nor the request needed them
-    assert served["statusCode"] == 200 and served["body"] == "asgi ok"
+    assert before == STAND_INS and after == STAND_INS  # neither INIT nor the request needed them
+    assert served["statusCode"] == 200 and served["body"] == "asgi /"
 
 
 def test_an_asgi_app_with_the_deferral_off_loads_them_in_init(tmp_path: Path) -> None:
-    result = run_probe(asgi_root(tmp_path, eager_init_defer_imports=False),
-                       [{"kind": "call", "function": "asgiapp.werkzeug_loaded"}])
-    assert result["responses"][0]["response"] == ["werkzeug.wrappers", "werkzeug.wsgi"]
+    result = run_probe(asgi_root(tmp_path, eager_init_defer_imports=False), [WERKZEUG])
+    assert result["responses"][0]["response"] == WERKZEUGS_OWN
 
 
 def test_a_wsgi_app_has_werkzeugs_own_names_from_init_on(tmp_path: Path) -> None:
     root = make_task_root(tmp_path, base_stage())
-    result = run_probe(root, [WERKZEUG_STATE, {"kind": "http", "path": "/"}],
+    result = run_probe(root, [WERKZEUG, {"kind": "http", "path": "/"}],
                        env={"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"})
     state, served = (each["response"] for each in result["responses"])
-    assert state == {"response": "type", "closing_iterator": "type", "loaded": ["werkzeug.wrappers", "werkzeug.wsgi"]}
+    assert state == WERKZEUGS_OWN
     assert served["statusCode"] == 200
 
 

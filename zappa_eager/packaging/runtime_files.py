@@ -55,7 +55,7 @@ def add_runtime_to_zip(zip_path: str) -> list[str]:
     install) or may hold another version than the CLI that packages: its runtime would then read
     the ``handler.py`` and ``EAGER_*`` settings this CLI wrote, which a different version may
     misread. So every runtime module that is missing or differs is written from this installation,
-    and the bytecode the virtualenv compiled for the replaced ones is dropped (packaging compiles
+    and any bytecode the package holds for a module written here is dropped (packaging compiles
     afresh, or the runtime compiles the source).
     """
     wanted = {f"zappa_eager/{module}": source.read_bytes() for module, source in runtime_sources()}
@@ -65,7 +65,7 @@ def add_runtime_to_zip(zip_path: str) -> list[str]:
     changes = {name: data for name, data in wanted.items() if name in differing or name not in present}
     if not changes:
         return []
-    stale = {name for name in present if name.endswith(".pyc") and _bytecode_of(name) in differing}
+    stale = {name for name in present if name.endswith(".pyc") and _bytecode_of(name) in changes}
     path = Path(zip_path)
     rewritten = path.with_name(path.name + ".runtime")
     try:

@@ -52,11 +52,11 @@ def _warning(text: str) -> None:
     click.echo(click.style("Warning!", fg="yellow", bold=True) + " " + text)
 
 
-
 def remove_keep_warm_rule(zappa: Any, function_name: str) -> None:  # upstream Zappa is untyped
     """Upstream only clears rules when it has events to schedule; drop the keep-warm rule of an earlier deploy."""
     event = {"name": KEEP_WARM_EVENT, "function": KEEP_WARM_FUNCTION}
     zappa.delete_rule(zappa.get_scheduled_event_name(event, KEEP_WARM_FUNCTION, function_name))
+
 
 class ProvisionedConcurrency:
     """One stage's PC config and the steps that keep PC and autoscaling on the alias's version.

@@ -159,15 +159,22 @@ class DeferredName:
     def __init__(self, deferral: NameDeferral) -> None:
         self._zappa_eager_deferral = deferral
 
+    def _zappa_eager_bound(self) -> ModuleType | None:
+        """The importer, while its name is still this stand-in (not resolved, not rebound by anyone)."""
+        importer = sys.modules.get(self._zappa_eager_deferral.importer)
+        if importer is None or importer.__dict__.get(self._zappa_eager_deferral.name) is not self:
+            return None
+        return importer
+
     def _zappa_eager_resolve(self) -> Any:
         deferral = self._zappa_eager_deferral
         real = getattr(importlib.import_module(deferral.module), deferral.name)
-        importer = sys.modules.get(deferral.importer)
-        if importer is not None and importer.__dict__.get(deferral.name) is self:
+        importer = self._zappa_eager_bound()
+        if importer is not None:
             setattr(importer, deferral.name, real)
         return real
 
-    def __getattr__(self, attr: str) -> Any:  # only for what the stand-in lacks: everything but the two above
+    def __getattr__(self, attr: str) -> Any:  # only for what the stand-in lacks: all but its own members
         if attr.startswith("_zappa_eager_"):
             raise AttributeError(attr)
         return getattr(self._zappa_eager_resolve(), attr)
@@ -227,10 +234,9 @@ def resolve_deferred_names() -> list[str]:
     resolved = []
     while _pending_names:
         stand_in = _pending_names.pop(0)
-        deferral = stand_in._zappa_eager_deferral
-        importer = sys.modules.get(deferral.importer)
-        if importer is not None and importer.__dict__.get(deferral.name) is stand_in:
+        if stand_in._zappa_eager_bound() is not None:
             stand_in._zappa_eager_resolve()
+            deferral = stand_in._zappa_eager_deferral
             resolved.append(f"{deferral.module}.{deferral.name}")
     return resolved
 
